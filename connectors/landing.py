@@ -1,0 +1,198 @@
+"""The landing zone: append-only Parquet batches, each with a manifest.
+
+Layout: ``<root>/<department>/<system>/<table>/run=<run_id>/batch-<n>.parquet`` plus
+``batch-<n>.manifest.json``; ``_table.json`` marks a table's landing complete and
+``<root>/<department>/<system>/_runs/<run_id>.json`` marks the whole run complete. Downstream reads
+only complete runs. Nothing is ever overwritten: files are created with a hard link that fails if
+the name exists, then made read-only; a failed attempt's partial output is moved aside to
+``_failed/`` rather than deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+READ_ONLY = 0o444
+
+
+class LandingError(RuntimeError):
+    """A landing would overwrite or contradict what is already landed."""
+
+
+@dataclass(frozen=True)
+class BatchManifest:
+    source: str
+    table: str
+    run_id: str
+    batch: int
+    file: str
+    rows: int
+    sha256: str
+    schema_fingerprint: str
+    extracted_at: str
+
+
+@dataclass(frozen=True)
+class TableLanding:
+    source: str
+    table: str
+    run_id: str
+    rows: int
+    batches: int
+    schema_fingerprint: str
+    path: str
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    source: str
+    run_id: str
+    started_at: str
+    completed_at: str
+    tables: dict[str, TableLanding]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables.values())
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable and unique: UTC timestamp plus a random suffix."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def schema_fingerprint(schema: pa.Schema) -> str:
+    """Names and types only: metadata changes are not schema changes."""
+    described = ";".join(f"{f.name}:{f.type}" for f in schema)
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _create_once(final: Path, write) -> None:
+    """Write through a temporary name and link it into place; fails if ``final`` exists."""
+    temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    write(temporary)
+    try:
+        os.link(temporary, final)
+    except FileExistsError as exc:
+        raise LandingError(f"refusing to overwrite landed file {final}") from exc
+    finally:
+        temporary.unlink()
+    final.chmod(READ_ONLY)
+
+
+def _write_json(final: Path, document: dict) -> None:
+    _create_once(final, lambda p: p.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8"))
+
+
+class LandingZone:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def table_dir(self, source: str, table: str, run_id: str) -> Path:
+        return self.root / source / table / f"run={run_id}"
+
+    def _runs_dir(self, source: str) -> Path:
+        return self.root / source / "_runs"
+
+    def land_table(
+        self,
+        source: str,
+        table: str,
+        run_id: str,
+        batches: Iterable[pa.RecordBatch],
+        schema: pa.Schema,
+    ) -> TableLanding:
+        """Write ``batches`` as one run of ``table``; one Parquet file and manifest per batch."""
+        directory = self.table_dir(source, table, run_id)
+        if (directory / "_table.json").exists():
+            raise LandingError(f"{source}/{table} run {run_id} is already landed at {directory}")
+        if directory.exists():  # a failed earlier attempt: keep its files for forensics, out of the way
+            failed = self.root / source / table / "_failed" / f"{directory.name}-{uuid.uuid4().hex[:8]}"
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            directory.rename(failed)
+        directory.mkdir(parents=True)
+        fingerprint = schema_fingerprint(schema)
+        rows = count = 0
+        for count, batch in enumerate(batches, start=1):
+            if batch.schema.remove_metadata() != schema.remove_metadata():
+                raise LandingError(f"{source}/{table}: batch {count} schema {batch.schema} differs from {schema}")
+            parquet = directory / f"batch-{count:05d}.parquet"
+            _create_once(parquet, lambda p, b=batch: pq.write_table(pa.Table.from_batches([b]), p))
+            manifest = BatchManifest(
+                source=source,
+                table=table,
+                run_id=run_id,
+                batch=count,
+                file=parquet.name,
+                rows=batch.num_rows,
+                sha256=_sha256(parquet),
+                schema_fingerprint=fingerprint,
+                extracted_at=dt.datetime.now(dt.UTC).isoformat(),
+            )
+            _write_json(directory / f"batch-{count:05d}.manifest.json", asdict(manifest))
+            rows += batch.num_rows
+        if count == 0:  # an empty table still lands a (schema-carrying) empty file, so readers see its columns
+            _create_once(directory / "batch-00000.parquet", lambda p: pq.write_table(schema.empty_table(), p))
+        landing = TableLanding(source, table, run_id, rows, count, fingerprint, str(directory))
+        _write_json(directory / "_table.json", asdict(landing))
+        return landing
+
+    def complete_run(self, source: str, run_id: str, started_at: str, tables: Iterable[TableLanding]) -> RunManifest:
+        """Mark the run complete: from now on it is what downstream may read."""
+        manifest = RunManifest(
+            source=source,
+            run_id=run_id,
+            started_at=started_at,
+            completed_at=dt.datetime.now(dt.UTC).isoformat(),
+            tables={t.table: t for t in tables},
+        )
+        self._runs_dir(source).mkdir(parents=True, exist_ok=True)
+        _write_json(self._runs_dir(source) / f"{run_id}.json", asdict(manifest))
+        return manifest
+
+    def runs(self, source: str) -> list[RunManifest]:
+        """Complete runs of ``source``, oldest first."""
+        manifests = []
+        for path in sorted(self._runs_dir(source).glob("*.json")):
+            document = json.loads(path.read_text("utf-8"))
+            document["tables"] = {k: TableLanding(**v) for k, v in document["tables"].items()}
+            manifests.append(RunManifest(**document))
+        return sorted(manifests, key=lambda m: m.completed_at)
+
+    def latest_run(self, source: str) -> RunManifest | None:
+        runs = self.runs(source)
+        return runs[-1] if runs else None
+
+    def verify_table(self, source: str, table: str, run_id: str) -> list[str]:
+        """Problems with a landed table (missing file, checksum or row-count mismatch); empty if intact."""
+        directory = self.table_dir(source, table, run_id)
+        problems = []
+        for manifest_path in sorted(directory.glob("batch-*.manifest.json")):
+            manifest = BatchManifest(**json.loads(manifest_path.read_text("utf-8")))
+            parquet = directory / manifest.file
+            if not parquet.exists():
+                problems.append(f"{parquet}: missing")
+            elif _sha256(parquet) != manifest.sha256:
+                problems.append(f"{parquet}: sha256 differs from its manifest")
+            elif pq.read_metadata(parquet).num_rows != manifest.rows:
+                problems.append(f"{parquet}: row count differs from its manifest")
+        return problems

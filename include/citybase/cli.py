@@ -1,0 +1,180 @@
+"""The ``citybase`` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from citybase.codes import division_code_problem, id_number_problem, uscc_problem
+from citybase.settings import Settings
+
+console = Console()
+VALIDATORS = {"id_number": id_number_problem, "uscc": uscc_problem, "division_code": division_code_problem}
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(), console=console,
+    )  # fmt: skip
+
+
+def ensure_pseudonym_key(settings: Settings) -> None:
+    """Embedded mode keeps a generated key in ``.citybase/pseudonym.key`` (mode 600); production sets the variable."""
+    if os.environ.get("CITYBASE_PSEUDONYM_KEY"):
+        return
+    path = settings.home / "pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), "utf-8")
+    os.environ["CITYBASE_PSEUDONYM_KEY"] = path.read_text("utf-8").strip()
+
+
+@click.group()
+def main() -> None:
+    """citybase: department data -> base databases -> quality gate -> data-sharing exchange."""
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(sorted(VALIDATORS)), required=True)
+@click.argument("values", nargs=-1, required=True)
+def validate(kind: str, values: tuple[str, ...]) -> None:
+    """Check national codes: prints VALUE<TAB>valid or VALUE<TAB>invalid<TAB>reason; exits 1 if any is invalid."""
+    problem = VALIDATORS[kind]
+    failed = False
+    for value in values:
+        reason = problem(value)
+        failed |= reason is not None
+        click.echo(f"{value}\tvalid" if reason is None else f"{value}\tinvalid\t{reason}")
+    sys.exit(1 if failed else 0)
+
+
+def _simulate(out: Path, scale: float, seed: int, as_of: dt.date):
+    from citybase.simulator import simulate as run_simulation
+
+    with _progress() as progress:
+        return run_simulation(out, scale=scale, seed=seed, as_of=as_of, progress=progress)
+
+
+@main.command()
+@click.option("--scale", type=float, default=0.001, show_default=True, help="1.0 is about Zhengzhou's 12.6 M residents")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="default: $CITYBASE_CITY_DIR")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default="2025-12-31", show_default=True)
+def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime) -> None:
+    """Generate the synthetic city's department systems and their ground truth."""
+    settings = Settings.from_env()
+    result = _simulate(out or settings.city_dir, scale, seed, as_of.date())
+    table = Table("system table", "rows", title=f"synthetic city, scale {scale}, seed {seed}")
+    for key, rows in result.counts.items():
+        table.add_row(key, f"{rows:,}")
+    console.print(table)
+    console.print(f"defects injected: {result.defects}; ground truth in {result.out_dir / 'ground_truth'}")
+
+
+def _run_pipeline(settings: Settings) -> bool:
+    from citybase.orchestration import migrate_metadata_db, pipeline_dag_ids, run_dag
+
+    ensure_pseudonym_key(settings)
+    dag_ids = pipeline_dag_ids()
+    all_succeeded = True
+    with _progress() as progress:
+        task = progress.add_task("Airflow: migrating metadata DB", total=len(dag_ids) + 1)
+        migrate_metadata_db(settings)
+        progress.advance(task)
+        for dag_id in dag_ids:
+            progress.update(task, description=f"Airflow: dag.test {dag_id}")
+            outcome = run_dag(dag_id, settings)
+            progress.advance(task)
+            if outcome.state != "success":
+                all_succeeded = False
+                console.print(f"[red]{dag_id} {outcome.state}[/red]: see {outcome.log}")
+        progress.update(task, description="Airflow: pipeline run")
+    return all_succeeded
+
+
+def print_summary(settings: Settings) -> None:
+    from citybase.report import collect, write_quality_report
+
+    summary = collect(settings)
+    stages = Table("stage", "dataset", "rows", title="rows per stage")
+    for key, rows in summary.landed.items():
+        stages.add_row("landed", key, f"{rows:,}")
+    for name, rows in summary.modelled.items():
+        stages.add_row("warehouse", name, f"{rows:,}")
+    for name, reasons in summary.quarantined.items():
+        detail = ", ".join(f"{reason} {count:,}" for reason, count in reasons.items())
+        stages.add_row("quarantined", name, f"{sum(reasons.values()):,}  ({detail})" if reasons else "0")
+    for name, (version, rows) in summary.published.items():
+        stages.add_row("published", f"{name} v{version}", f"{rows:,}")
+    console.print(stages)
+    verdicts = Table("dataset", "gate verdict", "blocking failures", title="quality gate")
+    for name, verdict in summary.verdicts.items():
+        colour = "green" if verdict.passed else "red"
+        verdicts.add_row(name, f"[{colour}]{'passed' if verdict.passed else 'blocked'}[/{colour}]", verdict.reason())
+    console.print(verdicts)
+    report = write_quality_report(settings, summary)
+    console.print(f"exchange:        {settings.exchange_url}")
+    console.print(f"quality report:  {report}")
+    console.print(
+        f"GX Data Docs:    {settings.reports_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}"
+    )
+
+
+@main.command()
+@click.option("--scale", type=float, default=0.001, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+def demo(scale: float, seed: int) -> None:
+    """Simulate a small city, run the whole pipeline through Airflow, publish, and summarise."""
+    settings = Settings.from_env()
+    started = time.monotonic()
+    _simulate(settings.city_dir, scale, seed, dt.date(2025, 12, 31))
+    succeeded = _run_pipeline(settings)
+    print_summary(settings)
+    console.print(f"demo finished in {time.monotonic() - started:.0f} s")
+    sys.exit(0 if succeeded else 1)
+
+
+@main.command()
+def run() -> None:
+    """Run the pipeline DAGs through Airflow on the city already simulated (or connected)."""
+    settings = Settings.from_env()
+    succeeded = _run_pipeline(settings)
+    print_summary(settings)
+    sys.exit(0 if succeeded else 1)
+
+
+@main.command()
+def catalog() -> None:
+    """List the exchange's resource catalog."""
+    from citybase.exchange import SHARING_TYPES, Exchange
+
+    table = Table("resource code", "dataset", "title", "provider", "sharing", "cycle", "version", "rows", "published")
+    for e in Exchange(Settings.from_env().exchange_url).catalog():
+        table.add_row(
+            e.resource_code, e.dataset, e.title, e.provider, SHARING_TYPES[e.sharing_type], e.update_cycle,
+            str(e.version), f"{e.row_count:,}", f"{e.published_at:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def airflow(args: tuple[str, ...]) -> None:
+    """Run the airflow CLI with the project's settings, e.g. ``citybase airflow standalone``."""
+    from citybase.orchestration import airflow_environment
+
+    settings = Settings.from_env()
+    ensure_pseudonym_key(settings)
+    os.environ.update(airflow_environment(settings))
+    os.execv(sys.executable, [sys.executable, "-m", "airflow", *args])

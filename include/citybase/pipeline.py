@@ -1,0 +1,114 @@
+"""The work each Airflow task does, as plain functions: DAG files stay thin and tests call these directly.
+
+Every function reads its configuration from the environment (``Settings.from_env``), so the same
+call works in ``dag.test()``, under the scheduler, and from the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from citybase.exchange import Exchange
+from citybase.quality.gate import GateVerdict, run_gate
+from citybase.settings import Settings
+from citybase.warehouse import landing_vars, load_manifest, mart_spec, run_dbt
+from connectors.extract import extract_table
+from connectors.landing import LandingZone, TableLanding, new_run_id
+from connectors.registry import get_source, load_registry
+
+log = logging.getLogger(__name__)
+
+
+class GateBlockedError(RuntimeError):
+    """A critical expectation failed: the dataset is not published and the live version stays."""
+
+
+class MissingLandingError(RuntimeError):
+    """A source has no complete landing run yet, so the warehouse cannot be built."""
+
+
+def start_run() -> dict:
+    return {"run_id": new_run_id(), "started_at": dt.datetime.now(dt.UTC).isoformat()}
+
+
+def land_table(source_key: str, table: str, run_id: str) -> dict:
+    settings = Settings.from_env()
+    landing = extract_table(
+        get_source(source_key), table, run_id, city_dir=settings.city_dir, landing_dir=settings.landing_dir
+    )
+    return asdict(landing)
+
+
+def complete_run(source_key: str, run_id: str, started_at: str, landings: list[dict]) -> dict:
+    settings = Settings.from_env()
+    manifest = LandingZone(settings.landing_dir).complete_run(
+        source_key, run_id, started_at, [TableLanding(**landing) for landing in landings]
+    )
+    return {"source": source_key, "run_id": run_id, "rows": manifest.rows}
+
+
+def latest_landing_runs(settings: Settings) -> dict[str, str]:
+    """The newest complete run of every registered source: the snapshot the warehouse is built from."""
+    zone, runs, missing = LandingZone(settings.landing_dir), {}, []
+    for source in load_registry():
+        latest = zone.latest_run(source.key)
+        if latest is None:
+            missing.append(source.key)
+        else:
+            runs[source.key] = latest.run_id
+    if missing:
+        raise MissingLandingError(f"no complete landing run for {', '.join(missing)}: run their extract DAGs first")
+    return runs
+
+
+def build_warehouse() -> dict:
+    """``dbt build`` over the latest landed runs; tests failing at error severity fail the build."""
+    settings = Settings.from_env()
+    runs = latest_landing_runs(settings)
+    run_dbt(["build"], settings, landing_vars(settings, runs))
+    (settings.home / "dbt" / "landing_runs.json").write_text(json.dumps(runs, indent=2), "utf-8")
+    return {"landing_runs": runs}
+
+
+def _relations(manifest: dict) -> dict[str, str]:
+    return {
+        node["name"]: f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in {"model", "seed", "snapshot"}
+    }
+
+
+def gate(dataset: str) -> dict:
+    """Validate ``dataset``; on a critical failure log the block on the exchange and raise."""
+    settings = Settings.from_env()
+    manifest = load_manifest(settings)
+    exchange = Exchange(settings.exchange_url)
+    live = exchange.entry(dataset)
+    verdict = run_gate(settings, mart_spec(manifest, dataset), _relations(manifest), live.row_count if live else None)
+    if not verdict.passed:
+        exchange.record_blocked(dataset, verdict.reason(), verdict.report)
+        live_note = f"version {live.version} stays live" if live else "nothing was published before"
+        raise GateBlockedError(f"{dataset} blocked at the gate ({live_note}): {verdict.reason()}")
+    return {"dataset": dataset, "passed": True, "report": verdict.report}
+
+
+def publish(dataset: str, report: str) -> dict:
+    """Publish a dataset whose gate verdict (``report``) passed."""
+    settings = Settings.from_env()
+    verdict = GateVerdict.load(Path(report))
+    if not verdict.passed or verdict.dataset != dataset:
+        raise GateBlockedError(f"{dataset}: verdict {report} does not allow publication")
+    landing_runs_path = settings.home / "dbt" / "landing_runs.json"
+    lineage = {"landing_runs": json.loads(landing_runs_path.read_text("utf-8")), "gate_report": report}
+    entry = Exchange(settings.exchange_url).publish(
+        mart_spec(load_manifest(settings), dataset),
+        settings.warehouse_path,
+        settings.pseudonym_key(),
+        lineage=lineage,
+        quality_report=verdict.data_docs or report,
+    )
+    return {"dataset": dataset, "version": entry.version, "rows": entry.row_count}

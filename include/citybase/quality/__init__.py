@@ -1,0 +1,1 @@
+"""The quality gate: Great Expectations suites run inside the warehouse, before anything is published."""

@@ -1,0 +1,103 @@
+"""The landing zone: batches with manifests, never overwritten, failed attempts kept aside."""
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.landing import LandingError, LandingZone, schema_fingerprint
+
+SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
+
+
+def batches(sizes):
+    start = 0
+    for size in sizes:
+        yield pa.record_batch([pa.array(range(start, start + size)), pa.array([f"名{i}" for i in range(size)])], SCHEMA)
+        start += size
+
+
+def test_each_batch_lands_with_a_manifest(tmp_path):
+    zone = LandingZone(tmp_path)
+    landing = zone.land_table("dept/sys", "people", "r1", batches([3, 2]), SCHEMA)
+    directory = tmp_path / "dept/sys/people/run=r1"
+    assert landing.rows == 5
+    assert landing.batches == 2
+    manifest = json.loads((directory / "batch-00002.manifest.json").read_text())
+    assert manifest["rows"] == 2
+    assert manifest["schema_fingerprint"] == schema_fingerprint(SCHEMA)
+    assert len(manifest["sha256"]) == 64
+    assert pq.read_table(directory / "batch-00001.parquet").column("name").to_pylist() == [
+        "名0",
+        "名1",
+        "名2",
+    ]
+    assert zone.verify_table("dept/sys", "people", "r1") == []
+
+
+def test_landed_files_are_read_only_and_never_overwritten(tmp_path):
+    zone = LandingZone(tmp_path)
+    zone.land_table("dept/sys", "people", "r1", batches([1]), SCHEMA)
+    assert (tmp_path / "dept/sys/people/run=r1/batch-00001.parquet").stat().st_mode & 0o222 == 0
+    with pytest.raises(LandingError, match="already landed"):
+        zone.land_table("dept/sys", "people", "r1", batches([1]), SCHEMA)
+
+
+def test_a_failed_attempt_is_moved_aside_not_deleted(tmp_path):
+    zone = LandingZone(tmp_path)
+
+    def failing():
+        yield from batches([2])
+        raise ConnectionError("source went away")
+
+    with pytest.raises(ConnectionError):
+        zone.land_table("dept/sys", "people", "r1", failing(), SCHEMA)
+    landing = zone.land_table("dept/sys", "people", "r1", batches([4]), SCHEMA)
+    assert landing.rows == 4
+    (failed,) = (tmp_path / "dept/sys/people/_failed").iterdir()
+    assert (failed / "batch-00001.parquet").exists()
+
+
+def test_tampering_is_detected(tmp_path):
+    zone = LandingZone(tmp_path)
+    zone.land_table("dept/sys", "people", "r1", batches([3]), SCHEMA)
+    parquet = tmp_path / "dept/sys/people/run=r1/batch-00001.parquet"
+    parquet.chmod(0o644)
+    pq.write_table(pa.Table.from_batches(list(batches([3]))).slice(0, 1), parquet)
+    assert "sha256 differs" in zone.verify_table("dept/sys", "people", "r1")[0]
+
+
+def test_a_batch_with_another_schema_is_refused(tmp_path):
+    other = pa.record_batch([pa.array([1])], pa.schema([("id", pa.int64())]))
+    with pytest.raises(LandingError, match="schema"):
+        LandingZone(tmp_path).land_table("dept/sys", "people", "r1", iter([other]), SCHEMA)
+
+
+def test_an_empty_table_lands_its_schema(tmp_path):
+    landing = LandingZone(tmp_path).land_table("dept/sys", "people", "r1", iter([]), SCHEMA)
+    assert landing.rows == 0
+    assert pq.read_schema(tmp_path / "dept/sys/people/run=r1/batch-00000.parquet").names == ["id", "name"]
+
+
+def test_the_latest_complete_run_is_the_last_completed(tmp_path):
+    zone = LandingZone(tmp_path)
+    assert zone.latest_run("dept/sys") is None
+    for run_id in ("r2", "r1"):  # completion order, not name order, decides
+        landing = zone.land_table("dept/sys", "people", run_id, batches([1]), SCHEMA)
+        zone.complete_run("dept/sys", run_id, "2025-01-01T00:00:00", [landing])
+    assert zone.latest_run("dept/sys").run_id == "r1"
+    assert [r.run_id for r in zone.runs("dept/sys")] == ["r2", "r1"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(min_value=0, max_value=40), max_size=6))
+def test_rows_are_conserved_across_batches(tmp_path_factory, sizes):
+    root = tmp_path_factory.mktemp("zone")
+    landing = LandingZone(root).land_table("d/s", "t", "r", batches(sizes), SCHEMA)
+    files = sorted((root / "d/s/t/run=r").glob("*.parquet"))
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    assert landing.rows == table.num_rows == sum(sizes)
+    assert sorted(table.column("id").to_pylist()) == list(range(sum(sizes)))

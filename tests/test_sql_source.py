@@ -1,0 +1,109 @@
+"""The SQL connector against real databases: SQLite files, PostgreSQL and MariaDB on this machine."""
+
+import datetime as dt
+import decimal
+import sqlite3
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from connectors.sql import SourceUnavailableError, SqlSource
+from tests.servers import server_url
+
+ROWS = [
+    (
+        i,
+        f"张{i}",
+        dt.date(2020, 1, 1) + dt.timedelta(days=i),
+        decimal.Decimal("12.50") * i,
+        None if i % 7 else "x",
+    )
+    for i in range(1, 1001)
+]
+
+
+def _make_table(url: str, name: str) -> None:
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    table = sa.Table(
+        name, metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.String(40)),
+        sa.Column("born", sa.Date),
+        sa.Column("capital", sa.Numeric(12, 2)),
+        sa.Column("note", sa.String(10)),
+    )  # fmt: skip
+    metadata.drop_all(engine, tables=[table])
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            table.insert(), [dict(zip(("id", "name", "born", "capital", "note"), r, strict=False)) for r in ROWS]
+        )
+    engine.dispose()
+
+
+def _database(kind: str, tmp_path):
+    url = f"sqlite:///{tmp_path / 'dept.sqlite'}" if kind == "sqlite" else server_url(kind)
+    _make_table(url, "citybase_connector_test")
+    yield url
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("drop table citybase_connector_test"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database_url(request, tmp_path):
+    yield from _database(request.param, tmp_path)
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def typed_database_url(request, tmp_path):
+    """Servers with real DATE and DECIMAL types (SQLite keeps dates as text)."""
+    yield from _database(request.param, tmp_path)
+
+
+def test_streams_every_row_in_bounded_batches(database_url):
+    source = SqlSource("test/dept", database_url, batch_size=128)
+    schema, stream = source.read_batches("citybase_connector_test", order_by=("id",))
+    batches = list(stream)
+    source.close()
+    assert all(b.num_rows <= 128 for b in batches)
+    assert len(batches) == 8
+    table = pa.Table.from_batches(batches, schema)
+    assert table.column("id").to_pylist() == [r[0] for r in ROWS]
+    assert table.column("name").to_pylist() == [r[1] for r in ROWS]
+    assert table.column("note").null_count == len([r for r in ROWS if r[4] is None])
+    assert schema.field("id").type == pa.int64()
+
+
+def test_typed_columns_keep_their_types(typed_database_url):
+    schema, stream = SqlSource("test/dept", typed_database_url).read_batches("citybase_connector_test", ("id",))
+    first = next(stream)
+    assert schema.field("born").type == pa.date32()
+    assert first.column(2)[0].as_py() == dt.date(2020, 1, 2)
+    assert first.column(3)[1].as_py() == decimal.Decimal("25.00")
+
+
+def test_an_unreachable_source_names_itself():
+    with pytest.raises(SourceUnavailableError, match="source public_security/hukou at postgresql"):
+        SqlSource("public_security/hukou", "postgresql+psycopg2://u:secret@127.0.0.1:1/x").schema("persons")
+
+
+def test_the_password_never_appears_in_the_error():
+    with pytest.raises(SourceUnavailableError) as raised:
+        SqlSource("s/s", "postgresql+psycopg2://u:hunter2secret@127.0.0.1:1/x").schema("t")
+    assert "hunter2secret" not in str(raised.value)
+
+
+def test_a_missing_sqlite_file_is_not_silently_created(tmp_path):
+    with pytest.raises(SourceUnavailableError, match="does not exist"):
+        SqlSource("s/s", f"sqlite:///{tmp_path / 'absent.sqlite'}").schema("t")
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_a_missing_table_names_source_and_table(tmp_path):
+    sqlite3.connect(tmp_path / "d.sqlite").close()
+    with pytest.raises(SourceUnavailableError, match="source s/s: table 'persons' does not exist"):
+        SqlSource("s/s", f"sqlite:///{tmp_path / 'd.sqlite'}").schema("persons")
