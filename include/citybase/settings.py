@@ -22,7 +22,6 @@ ENVIRONMENT = {
     "CITYBASE_EXCHANGE_URL": "SQLAlchemy URL of the exchange (DuckDB file or PostgreSQL)",
     "CITYBASE_REPORTS_DIR": "quality reports: GX validation results and Data Docs",
     "CITYBASE_PSEUDONYM_KEY": "secret key for the HMAC pseudonyms of personal data on the exchange",
-    "CITYBASE_DBT_TARGET": "dbt target: duckdb (default) or postgres",
 }
 
 
@@ -34,7 +33,6 @@ class Settings:
     warehouse_path: Path
     exchange_url: str
     reports_dir: Path
-    dbt_target: str
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
 
@@ -50,7 +48,6 @@ class Settings:
             warehouse_path=Path(env.get("CITYBASE_WAREHOUSE_PATH", home / "warehouse.duckdb")).resolve(),
             exchange_url=env.get("CITYBASE_EXCHANGE_URL", exchange_default),
             reports_dir=Path(env.get("CITYBASE_REPORTS_DIR", home / "reports")).resolve(),
-            dbt_target=env.get("CITYBASE_DBT_TARGET", "duckdb"),
         )
 
     def pseudonym_key(self) -> bytes:

@@ -49,7 +49,7 @@ def run_dbt(command: list[str], settings: Settings, dbt_vars: dict | None = None
 
     os.environ["CITYBASE_WAREHOUSE_PATH"] = str(settings.warehouse_path)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    args = [*command, *dbt_paths(settings), "--target", settings.dbt_target]
+    args = [*command, *dbt_paths(settings), "--target", "duckdb"]
     if dbt_vars is not None:
         args += ["--vars", json.dumps(dbt_vars)]
     result = dbtRunner().invoke(args)
