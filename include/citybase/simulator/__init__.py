@@ -1,0 +1,201 @@
+"""A synthetic city whose department systems citybase integrates, since real records cannot be used.
+
+``simulate`` writes the household registration (公安户籍) and the business registry (市场监管企业登记)
+as the SQLite databases their real counterparts would be, with a known share of planted defects,
+plus the ground truth (true people, true enterprises, every defect) that tests compare against.
+Shapes follow Zhengzhou's public figures; scale 1.0 is the whole city (12.6 million residents).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rich.progress import Progress
+
+from citybase.simulator.defects import DEFECT_KINDS, Defects, plan_defects
+from citybase.simulator.market import MARKET_ENTITIES, REGISTRY_START, enterprise_rows, simulate_enterprises
+from citybase.simulator.population import RESIDENTS, household_rows, person_rows, simulate_population
+from citybase.simulator.sampling import stream
+from citybase.simulator.systems import (
+    BUSINESS_REGISTRY,
+    ENTERPRISE_DEFECTS,
+    ENTERPRISE_TRUTH_COLUMNS,
+    ENTERPRISES,
+    HOUSEHOLDS,
+    HUKOU,
+    PERSON_DEFECTS,
+    PERSON_TRUTH_COLUMNS,
+    PERSONS,
+)
+from citybase.simulator.writer import Truth, sqlite_database, write_defects_csv, write_numbered_rows, write_rows
+
+__all__ = ["DEFECT_KINDS", "SimulationResult", "simulate"]
+
+RESULT_FILE = "simulation.json"
+GROUND_TRUTH_DIR = "ground_truth"
+GROUND_TRUTH_FILES = ("defects.csv", "persons.parquet", "enterprises.parquet")
+MAX_DEFECT_RATE = 0.5
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What a simulation produced; also stored as ``out_dir/simulation.json``."""
+
+    out_dir: Path
+    scale: float
+    seed: int
+    as_of: dt.date
+    defect_rate: float
+    counts: dict[str, int]  # "<department>/<system>/<table>" -> rows in the system (duplicates included)
+    defects: dict[str, int]  # defect kind -> records carrying it, all tables together
+    systems: dict[str, str]  # "<department>/<system>" -> SQLAlchemy URL
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {**asdict(self), "out_dir": str(self.out_dir), "as_of": self.as_of.isoformat()},
+            ensure_ascii=False,
+            indent=2,
+        )
+
+    @classmethod
+    def load(cls, out_dir: Path) -> SimulationResult:
+        """The result of the simulation last written to ``out_dir``."""
+        fields = json.loads((Path(out_dir) / RESULT_FILE).read_text(encoding="utf-8"))
+        return cls(**{**fields, "out_dir": Path(fields["out_dir"]), "as_of": dt.date.fromisoformat(fields["as_of"])})
+
+
+def simulate(
+    out_dir: Path,
+    *,
+    scale: float = 0.001,
+    seed: int = 42,
+    as_of: dt.date = dt.date(2025, 12, 31),
+    defect_rate: float = 0.02,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Simulate the city at ``scale`` (1.0 = 12.6 M residents, 2 M market entities) into ``out_dir``.
+
+    The same arguments always give the same files. A previous simulation in ``out_dir`` is replaced.
+    """
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number (1.0 = the whole city), got {scale!r}")
+    if not 0 <= defect_rate <= MAX_DEFECT_RATE:
+        raise ValueError(f"defect_rate must be between 0 and {MAX_DEFECT_RATE}, got {defect_rate!r}")
+    if as_of <= REGISTRY_START:
+        raise ValueError(f"as_of must be after {REGISTRY_START.isoformat()}, when the business registry starts")
+    out_dir = Path(out_dir).resolve()
+    hukou_path = out_dir / HUKOU[0] / f"{HUKOU[1]}.sqlite"
+    registry_path = out_dir / BUSINESS_REGISTRY[0] / f"{BUSINESS_REGISTRY[1]}.sqlite"
+    truth_dir = out_dir / GROUND_TRUTH_DIR
+    _remove_previous(out_dir, [hukou_path, registry_path])
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    step = _Steps(progress)
+
+    advance = step("Simulating residents and households", 1)
+    people, households = simulate_population(max(1, round(RESIDENTS * scale)), as_of, seed)
+    advance(1)
+
+    def render_persons(rows):
+        return person_rows(people, households, rows)
+
+    person_defects = plan_defects(
+        stream(seed, "defects/persons"), len(people), defect_rate, PERSON_DEFECTS, render_persons, as_of
+    )
+    with sqlite_database(hukou_path) as connection:
+        write_rows(
+            connection,
+            HOUSEHOLDS,
+            len(households),
+            lambda rows: household_rows(people, households, rows),
+            on_chunk=step("Writing hukou households", len(households)),
+        )
+        write_numbered_rows(
+            connection,
+            PERSONS,
+            render_persons,
+            person_defects,
+            Truth(truth_dir / "persons.parquet", PERSON_TRUTH_COLUMNS),
+            on_chunk=step("Writing hukou persons", person_defects.table_rows),
+        )
+
+    advance = step("Simulating market entities", 1)
+    enterprises = simulate_enterprises(max(1, round(MARKET_ENTITIES * scale)), people, as_of, seed)
+    advance(1)
+
+    def render_enterprises(rows):
+        return enterprise_rows(enterprises, people, rows)
+
+    enterprise_defects = plan_defects(
+        stream(seed, "defects/enterprises"),
+        len(enterprises),
+        defect_rate,
+        ENTERPRISE_DEFECTS,
+        render_enterprises,
+        as_of,
+    )
+    with sqlite_database(registry_path) as connection:
+        write_numbered_rows(
+            connection,
+            ENTERPRISES,
+            render_enterprises,
+            enterprise_defects,
+            Truth(truth_dir / "enterprises.parquet", ENTERPRISE_TRUTH_COLUMNS),
+            on_chunk=step("Writing business registry enterprises", enterprise_defects.table_rows),
+        )
+
+    tables = [(*HUKOU, PERSONS.name, person_defects), (*BUSINESS_REGISTRY, ENTERPRISES.name, enterprise_defects)]
+    write_defects_csv(truth_dir / "defects.csv", tables)
+    result = SimulationResult(
+        out_dir=out_dir,
+        scale=scale,
+        seed=seed,
+        as_of=as_of,
+        defect_rate=defect_rate,
+        counts={
+            f"{'/'.join(HUKOU)}/{HOUSEHOLDS.name}": len(households),
+            f"{'/'.join(HUKOU)}/{PERSONS.name}": person_defects.table_rows,
+            f"{'/'.join(BUSINESS_REGISTRY)}/{ENTERPRISES.name}": enterprise_defects.table_rows,
+        },
+        defects=_count_defects([person_defects, enterprise_defects]),
+        systems={
+            "/".join(HUKOU): f"sqlite:///{hukou_path}",
+            "/".join(BUSINESS_REGISTRY): f"sqlite:///{registry_path}",
+        },
+    )
+    (out_dir / RESULT_FILE).write_text(result.to_json() + "\n", encoding="utf-8")
+    return result
+
+
+def _remove_previous(out_dir: Path, databases: list[Path]) -> None:
+    """Delete what an earlier simulation wrote here (only those files: ``out_dir`` may hold other things)."""
+    stale = [out_dir / RESULT_FILE, *(out_dir / GROUND_TRUTH_DIR / name for name in GROUND_TRUTH_FILES)]
+    for database in databases:
+        stale += [database, *(database.with_name(database.name + suffix) for suffix in ("-journal", "-wal", "-shm"))]
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+def _count_defects(tables: list[Defects]) -> dict[str, int]:
+    counts = dict.fromkeys(DEFECT_KINDS, 0)
+    for defects in tables:
+        for record in defects.records:
+            counts[record.kind] += 1
+    return counts
+
+
+class _Steps:
+    """One progress task per step when the caller (the CLI) shows progress; otherwise nothing."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+
+    def __call__(self, description: str, total: int) -> Callable[[int], None]:
+        if self._progress is None:
+            return lambda _completed: None
+        progress, task = self._progress, self._progress.add_task(description, total=total)
+        return lambda completed: progress.advance(task, completed)
