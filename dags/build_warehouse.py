@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
-from citybase.assets import gated_datasets, landing_asset, warehouse_asset
 
+from citybase.assets import gated_datasets, landing_asset, warehouse_asset
 from connectors.registry import load_registry
 
 

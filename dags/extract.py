@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
-from citybase.assets import landing_asset
 
+from citybase.assets import landing_asset
 from connectors.registry import SourceSpec, load_registry
 
 DEFAULT_ARGS = {"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True}

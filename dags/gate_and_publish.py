@@ -13,6 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowFailException
+
 from citybase.assets import exchange_asset, gated_datasets, warehouse_asset
 
 

@@ -1,6 +1,7 @@
 """Gate suite for the legal-entity base mart (法人基础信息): one row per market entity."""
 
 import great_expectations as gx
+
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.quality.expectations import ExpectColumnValuesToBeValidIdNumber, ExpectColumnValuesToBeValidUscc
 from citybase.quality.suites import MIN_ROW_COUNT, SuiteContext, critical, share_of_rejected_at_most, warning

@@ -1,6 +1,7 @@
 """Gate suite for the population base mart (人口基础信息): one row per registered resident."""
 
 import great_expectations as gx
+
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.quality.expectations import ExpectColumnValuesToBeValidIdNumber
 from citybase.quality.suites import MIN_ROW_COUNT, SuiteContext, critical, share_of_rejected_at_most, warning

@@ -5,6 +5,9 @@ import random
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from citybase.codes import (
     id_number_check_char,
     id_number_problem,
@@ -14,9 +17,6 @@ from citybase.codes import (
 )
 from citybase.codes.uscc import USCC_ALPHABET
 from citybase.quality.code_conditions import id_number_is_valid, uscc_is_valid
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from tests.servers import server_url
 
 TODAY = dt.date(2025, 12, 31)

@@ -3,6 +3,9 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from citybase.codes import (
     division_code_problem,
     id_number_check_char,
@@ -12,8 +15,6 @@ from citybase.codes import (
     uscc_problem,
 )
 from citybase.codes.uscc import ORG_ALPHABET, USCC_ALPHABET
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("value", ["11010519491231002X", "440524188001010014"])

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from citybase.settings import PROJECT_ROOT
 
+from citybase.settings import PROJECT_ROOT
 from connectors.registry import load_registry
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"

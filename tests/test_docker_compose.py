@@ -34,7 +34,9 @@ def test_the_production_shape_is_all_there(compose):
     for service in AIRFLOW_COMPONENTS:
         command = compose["services"][service]["command"]
         assert command[0] == "airflow"
-        assert compose["services"][service]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+        assert (
+            compose["services"][service]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+        )
 
 
 def test_every_citybase_variable_is_one_the_code_reads(compose):
@@ -68,7 +70,9 @@ def test_dags_folder_and_airflow_settings_match_the_embedded_runner(compose):
     embedded = airflow_environment(Settings.from_env())
     for key in ("AIRFLOW__CORE__LOAD_EXAMPLES", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"):
         assert env[key] == embedded[key]
-    assert make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("${AIRFLOW_DB_PASSWORD:?}", "x")).host == "postgres"
+    assert (
+        make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("${AIRFLOW_DB_PASSWORD:?}", "x")).host == "postgres"
+    )
 
 
 def test_secrets_are_interpolated_never_written(compose):

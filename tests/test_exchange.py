@@ -7,9 +7,9 @@ import uuid
 import duckdb
 import pytest
 import sqlalchemy as sa
+
 from citybase.exchange import KEEP_VERSIONS, Exchange, PublicationError
 from citybase.warehouse import ColumnSpec, MartSpec
-
 from tests.servers import server_url
 
 KEY = b"test-key"

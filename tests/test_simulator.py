@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from citybase.codes import (
     ZHENGZHOU_DIVISIONS,
     id_number_check_char,
@@ -27,8 +30,6 @@ from citybase.codes.division import OBSOLETE_ZHENGZHOU_CODES
 from citybase.codes.uscc import USCC_ALPHABET
 from citybase.simulator import DEFECT_KINDS, SimulationResult, simulate
 from citybase.simulator.identifiers import id_check_index, id_first17, id_numbers, uscc_codes
-from hypothesis import given
-from hypothesis import strategies as st
 
 SCALE = 0.002
 AS_OF = dt.date(2025, 12, 31)
