@@ -8,7 +8,6 @@ publishes.
 import csv
 import hashlib
 import hmac
-import os
 import sqlite3
 
 import duckdb
@@ -34,12 +33,22 @@ REASON_FOR_DEFECT = {
 }
 
 
+KEY = "e2e-test-key"
+
+
 def _pseudonym(value: str) -> str:
-    return hmac.new(os.environ["CITYBASE_PSEUDONYM_KEY"].encode(), value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def _run_pipeline(settings: Settings, dag_ids: list[str]) -> dict[str, str]:
     return {dag_id: run_dag(dag_id, settings).state for dag_id in dag_ids}
+
+
+def _use_city(patch: pytest.MonkeyPatch, home) -> None:
+    patch.setenv("CITYBASE_HOME", str(home))
+    patch.setenv("CITYBASE_REPORTS_DIR", str(home / "reports"))
+    patch.setenv("CITYBASE_PSEUDONYM_KEY", KEY)
+    patch.setenv("AIRFLOW_HOME", str(home / "airflow"))
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +56,7 @@ def city(tmp_path_factory):
     """Simulate, then run every DAG once; module-scoped so the pipeline runs once for all checks."""
     home = tmp_path_factory.mktemp("e2e")
     patch = pytest.MonkeyPatch()
-    patch.setenv("CITYBASE_HOME", str(home))
-    patch.setenv("CITYBASE_REPORTS_DIR", str(home / "reports"))
-    patch.setenv("CITYBASE_PSEUDONYM_KEY", "e2e-test-key")
-    patch.setenv("AIRFLOW_HOME", str(home / "airflow"))
+    _use_city(patch, home)
     settings = Settings.from_env()
     result = simulate(settings.city_dir, scale=0.0004, seed=11)
     migrate_metadata_db(settings)
@@ -132,8 +138,9 @@ def test_the_catalog_lists_both_base_datasets(city):
     }
 
 
-def test_a_corrupted_export_is_blocked_and_the_previous_version_stays(city):
+def test_a_corrupted_export_is_blocked_and_the_previous_version_stays(city, monkeypatch):
     settings, _, _ = city
+    _use_city(monkeypatch, settings.home)
     exchange = Exchange(settings.exchange_url)
     before = exchange.entry("population")
     hukou = settings.city_dir / "public_security" / "hukou.sqlite"

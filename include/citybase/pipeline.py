@@ -13,7 +13,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from citybase.exchange import Exchange
-from citybase.quality.gate import GateVerdict, run_gate
 from citybase.settings import Settings
 from citybase.warehouse import landing_vars, load_manifest, mart_spec, run_dbt
 from connectors.extract import extract_table
@@ -84,6 +83,8 @@ def _relations(manifest: dict) -> dict[str, str]:
 
 def gate(dataset: str) -> dict:
     """Validate ``dataset``; on a critical failure log the block on the exchange and raise."""
+    from citybase.quality.gate import run_gate  # Great Expectations takes seconds to import: only here
+
     settings = Settings.from_env()
     manifest = load_manifest(settings)
     exchange = Exchange(settings.exchange_url)
@@ -98,6 +99,8 @@ def gate(dataset: str) -> dict:
 
 def publish(dataset: str, report: str) -> dict:
     """Publish a dataset whose gate verdict (``report``) passed."""
+    from citybase.quality.verdict import GateVerdict
+
     settings = Settings.from_env()
     verdict = GateVerdict.load(Path(report))
     if not verdict.passed or verdict.dataset != dataset:

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from citybase.exchange import Exchange
-from citybase.quality.gate import GateVerdict
+from citybase.quality.verdict import GateVerdict
 from citybase.settings import Settings
 from citybase.warehouse import load_manifest
 from connectors.landing import LandingZone

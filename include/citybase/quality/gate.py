@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 
 import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 
 from citybase.quality import duckdb_datasource  # noqa: F401 - registers the "duckdb" datasource type with GX
 from citybase.quality.suites import CRITICAL, SuiteContext, load_suite
+from citybase.quality.verdict import ExpectationOutcome, GateVerdict
 from citybase.settings import Settings
 from citybase.warehouse import MartSpec
 
@@ -25,39 +25,6 @@ log = logging.getLogger(__name__)
 ROW_COUNT_FLOOR = 0.9  # a new version may not lose more than 10 % of the live version's rows
 # Sample values are withheld from reports: the checked columns hold personal data.
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
-
-
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    expectation: str
-    column: str | None
-    severity: str
-    why: str
-    success: bool
-    observed: str
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    dataset: str
-    passed: bool
-    checked_at: str
-    outcomes: tuple[ExpectationOutcome, ...]
-    report: str  # path of the verdict JSON
-    data_docs: str | None
-
-    @property
-    def blocking_failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success and o.severity == CRITICAL]
-
-    def reason(self) -> str:
-        return "; ".join(f"{o.expectation}({o.column or ''}): {o.observed}" for o in self.blocking_failures)
-
-    @classmethod
-    def load(cls, path: Path) -> GateVerdict:
-        document = json.loads(path.read_text("utf-8"))
-        document["outcomes"] = tuple(ExpectationOutcome(**o) for o in document["outcomes"])
-        return cls(**document)
 
 
 def _observed(result: dict) -> str:

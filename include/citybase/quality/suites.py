@@ -15,7 +15,8 @@ from pathlib import Path
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
-CRITICAL, WARNING = "critical", "warning"
+from citybase.quality.verdict import CRITICAL, WARNING
+
 # Suite parameter: the fewest rows a new version may have (a fraction of the live version's rows).
 MIN_ROW_COUNT = {"$PARAMETER": "min_row_count"}
 
