@@ -88,18 +88,20 @@ def person(person_id, id_number, name, sex, birth_date, division="410105", house
 ZHANG = person(1, ZHANG_ID, "张三", "1", "1985-03-12", updated="2025-12-31")
 LI = person(2, LI_ID, "李四", "2", "2019-02-28", division="410102", household="H2")
 WANG = person(3, WANG_ID, "王五", "1", "2000-02-29", division="110105")
+QIAN_ID = make_id("410105", "19660606", "246")
 PERSONS = [
     ZHANG,
     LI,
     WANG,
     person(4, wrong_check(make_id("410105", "19791010", "135"), "0123456789X"), "赵六", "1", "1979-10-10"),
-    person(5, make_id("410105", "19660606", "246"), None, "2", "1966-06-06"),
+    person(5, QIAN_ID, None, "2", "1966-06-06"),
     person(6, make_id("410104", "20190228", "357"), "孙八", "1", "2019-02-30"),
     person(7, make_id("410104", "20150101", "468"), "周九", "2", "2026-01-15"),
     {**ZHANG, "person_id": 8},  # the same person again under a new key
     person(9, make_id("410105", "19800808", "579"), "吴十", "1", "1980-08-08", division="410107"),
     person(10, MISMATCH_ID, "郑十一", "1", "1990-01-02"),
     person(11, make_id("410105", "19550505", "681"), "冯十二", None, None),
+    person(12, QIAN_ID, "钱七", "2", "1966-06-06"),  # re-entered with the name: the good copy survives
 ]
 EXPECTED_PERSON_REJECTIONS = {
     "4": ("invalid_id_number", "check character"),
@@ -257,6 +259,8 @@ def test_population_is_exactly_the_good_persons(built):
         # born on 29 February: 25 on 2025-12-31; a valid code outside Zhengzhou has no division name
         (3, WANG_ID, "王五", "1", dt.date(2000, 2, 29), "汉族", "H1", "家庭户", "110105", None,
          "郑州市测试路3号", 25, dt.datetime(2025, 12, 30, 12)),
+        (12, QIAN_ID, "钱七", "2", dt.date(1966, 6, 6), "汉族", "H1", "家庭户", "410105", "金水区",
+         "郑州市测试路12号", 59, dt.datetime(2025, 12, 30, 12)),
     ]  # fmt: skip
 
 

@@ -5,7 +5,7 @@
       3. invalid_id_number       legal_rep_id_number fails GB 11643 (macro id_number_problem)
       4. impossible_date         established_on (when given) not a calendar date, or after the snapshot date
       5. invalid_division_code   division_code fails GB/T 2260 (macro division_code_problem)
-      6. duplicate_record        an earlier record (lower enterprise_id) has the same uscc
+      6. duplicate_record        an earlier record (lower enterprise_id) that passes rules 1-5 has the same uscc
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
@@ -38,8 +38,7 @@ checked as (
         ) as missing_fields,
         {{ uscc_problem('enterprises.uscc') }} as uscc_problem,
         {{ id_number_problem('enterprises.legal_rep_id_number') }} as legal_rep_id_number_problem,
-        {{ division_code_problem('enterprises.division_code') }} as division_code_problem,
-        min(enterprises.enterprise_id) over (partition by enterprises.uscc) as first_enterprise_id
+        {{ division_code_problem('enterprises.division_code') }} as division_code_problem
 
     from enterprises
     cross join snapshot
@@ -76,14 +75,46 @@ rule_details as (
         case
             when division_code_problem is not null
                 then concat('division_code ', division_code, ' fails GB/T 2260: ', division_code_problem)
-        end as invalid_division_code_detail,
+        end as invalid_division_code_detail
 
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        coalesce(
+            missing_required_field_detail,
+            invalid_uscc_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            invalid_division_code_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving record of a duplicated uscc is the earliest one that passes every other rule
+    select
+        *,
+        min(case when passes_other_rules then enterprise_id end) over (partition by uscc) as first_enterprise_id
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        *,
         case
             when enterprise_id > first_enterprise_id
                 then concat('duplicate of enterprise_id ', first_enterprise_id, ' (same uscc)')
         end as duplicate_record_detail
-
-    from checked
+    from deduplicated
 
 ),
 
@@ -124,7 +155,7 @@ validated as (
             duplicate_record_detail
         ) as rejection_detail
 
-    from rule_details
+    from rules_applied
 
 )
 

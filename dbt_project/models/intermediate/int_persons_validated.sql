@@ -5,7 +5,7 @@
       3. impossible_date         birth_date not a calendar date, or after the snapshot date
       4. invalid_division_code   division_code fails GB/T 2260 (macro division_code_problem)
       5. birth_date_mismatch     birth_date differs from the birth date inside id_number
-      6. duplicate_record        an earlier record (lower person_id) has the same id_number
+      6. duplicate_record        an earlier record (lower person_id) that passes rules 1-5 has the same id_number
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
@@ -38,8 +38,7 @@ checked as (
             case when nullif(trim(persons.birth_date_text), '') is null then 'birth_date' end
         ) as missing_fields,
         {{ id_number_problem('persons.id_number') }} as id_number_problem,
-        {{ division_code_problem('persons.division_code') }} as division_code_problem,
-        min(persons.person_id) over (partition by persons.id_number) as first_person_id
+        {{ division_code_problem('persons.division_code') }} as division_code_problem
 
     from persons
     cross join snapshot
@@ -79,14 +78,46 @@ rule_details as (
                     'birth_date ', birth_date_text,
                     ' differs from the birth date ', substr(id_number, 7, 8), ' in id_number'
                 )
-        end as birth_date_mismatch_detail,
+        end as birth_date_mismatch_detail
 
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            invalid_division_code_detail,
+            birth_date_mismatch_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving record of a duplicated id_number is the earliest one that passes every other rule
+    select
+        *,
+        min(case when passes_other_rules then person_id end) over (partition by id_number) as first_person_id
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        *,
         case
             when person_id > first_person_id
                 then concat('duplicate of person_id ', first_person_id, ' (same id_number)')
         end as duplicate_record_detail
-
-    from checked
+    from deduplicated
 
 ),
 
@@ -126,7 +157,7 @@ validated as (
             duplicate_record_detail
         ) as rejection_detail
 
-    from rule_details
+    from rules_applied
 
 )
 
