@@ -3,6 +3,7 @@
 import datetime as dt
 import decimal
 import sqlite3
+import uuid
 
 import pyarrow as pa
 import pytest
@@ -44,12 +45,14 @@ def _make_table(url: str, name: str) -> None:
 
 
 def _database(kind: str, tmp_path):
+    """A fresh table per test (parallel workers share the servers), dropped afterwards."""
     url = f"sqlite:///{tmp_path / 'dept.sqlite'}" if kind == "sqlite" else server_url(kind)
-    _make_table(url, "citybase_connector_test")
-    yield url
+    table = f"connector_test_{uuid.uuid4().hex[:8]}"
+    _make_table(url, table)
+    yield url, table
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        connection.execute(sa.text("drop table citybase_connector_test"))
+        connection.execute(sa.text(f"drop table {table}"))
     engine.dispose()
 
 
@@ -65,8 +68,9 @@ def typed_database_url(request, tmp_path):
 
 
 def test_streams_every_row_in_bounded_batches(database_url):
-    source = SqlSource("test/dept", database_url, batch_size=128)
-    schema, stream = source.read_batches("citybase_connector_test", order_by=("id",))
+    url, table_name = database_url
+    source = SqlSource("test/dept", url, batch_size=128)
+    schema, stream = source.read_batches(table_name, order_by=("id",))
     batches = list(stream)
     source.close()
     assert all(b.num_rows <= 128 for b in batches)
@@ -79,7 +83,8 @@ def test_streams_every_row_in_bounded_batches(database_url):
 
 
 def test_typed_columns_keep_their_types(typed_database_url):
-    schema, stream = SqlSource("test/dept", typed_database_url).read_batches("citybase_connector_test", ("id",))
+    url, table_name = typed_database_url
+    schema, stream = SqlSource("test/dept", url).read_batches(table_name, ("id",))
     first = next(stream)
     assert schema.field("born").type == pa.date32()
     assert first.column(2)[0].as_py() == dt.date(2020, 1, 2)

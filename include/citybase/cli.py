@@ -17,7 +17,7 @@ from rich.table import Table
 from citybase.codes import division_code_problem, id_number_problem, uscc_problem
 from citybase.settings import Settings
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 VALIDATORS = {"id_number": id_number_problem, "uscc": uscc_problem, "division_code": division_code_problem}
 
 
