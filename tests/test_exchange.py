@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import uuid
 
 import duckdb
@@ -147,3 +148,11 @@ def test_an_exchange_file_can_be_queried_on_its_own(tmp_path):
     with duckdb.connect(str(tmp_path / "exchange.duckdb"), read_only=True) as connection:
         assert connection.execute("select count(*) from population").fetchone()[0] == 2
         assert connection.execute("select dataset, version from catalog").fetchall() == [("population", 1)]
+
+
+def test_an_unreachable_exchange_is_named_and_its_password_never_shown(tmp_path):
+    exchange = Exchange("postgresql://exchange:s3cret-pass-phrase@127.0.0.1:1/exchange")
+    with pytest.raises(PublicationError, match=re.escape("exchange postgresql://exchange:***@127.0.0.1:1")) as raised:
+        exchange.catalog()
+    assert "s3cret-pass-phrase" not in str(raised.value)
+    assert raised.value.__suppress_context__  # tracebacks will not print the driver's message

@@ -87,6 +87,7 @@ class Exchange:
         parsed = make_url(url)
         self.backend = parsed.get_backend_name()
         self.display_url = parsed.render_as_string(hide_password=True)
+        self._password = parsed.password
         if self.backend == "duckdb":
             self.path: Path | None = Path(parsed.database or "")
             self.db_schema = "main"
@@ -115,7 +116,11 @@ class Exchange:
         elif not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         options = [*self._options, *(["read_only"] if read_only else [])]
-        connection.execute(f"attach {self._target} as xc {'(' + ', '.join(options) + ')' if options else ''}")
+        try:
+            connection.execute(f"attach {self._target} as xc {'(' + ', '.join(options) + ')' if options else ''}")
+        except duckdb.Error as exc:  # the driver's message repeats the connection string, password included
+            message = str(exc).replace(self._password, "***") if self._password else str(exc)
+            raise PublicationError(f"exchange {self.display_url} cannot be opened: {message}") from None
         if not read_only:
             connection.execute(f"create schema if not exists {self.schema}")
             connection.execute(_SCHEMA_DDL.format(schema=self.schema))
