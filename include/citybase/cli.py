@@ -177,4 +177,6 @@ def airflow(args: tuple[str, ...]) -> None:
     settings = Settings.from_env()
     ensure_pseudonym_key(settings)
     os.environ.update(airflow_environment(settings))
+    # `airflow standalone` starts its components as `airflow ...` subprocesses: they must find this venv's.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.execv(sys.executable, [sys.executable, "-m", "airflow", *args])

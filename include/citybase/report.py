@@ -59,7 +59,7 @@ def _bar_chart(title: str, values: dict[str, int], colour: str) -> str:
     """A horizontal SVG bar chart: no plotting library needed to read the report."""
     if not values:
         return f"<p><em>{html.escape(title)}: nothing to show</em></p>"
-    width, bar, gap, label = 640, 18, 6, 220
+    width, bar, gap, label = 760, 18, 6, 320
     peak = max(values.values()) or 1
     height = len(values) * (bar + gap) + 30
     bars = []
