@@ -11,7 +11,6 @@ import yaml
 REGISTRY_PATH = Path(__file__).with_name("sources.yml")
 SOURCE_KINDS = ("sql",)
 PII_KINDS = ("id_number", "name", "address", "phone")
-SHARING_TYPES = ("unconditional", "conditional", "not_shared")
 
 
 class RegistryError(ValueError):
@@ -36,7 +35,6 @@ class SourceSpec:
     connection: str
     schedule: str
     owner: str
-    sharing_type: str
     tables: tuple[TableSpec, ...]
 
     @property
@@ -68,9 +66,6 @@ def parse_registry(document: dict, origin: str = "sources.yml") -> tuple[SourceS
             raise RegistryError(f"{where}: missing {', '.join(missing)}")
         if entry["kind"] not in SOURCE_KINDS:
             raise RegistryError(f"{where}: kind {entry['kind']!r} is not one of {SOURCE_KINDS}")
-        sharing = entry.get("sharing_type", "conditional")
-        if sharing not in SHARING_TYPES:
-            raise RegistryError(f"{where}: sharing_type {sharing!r} is not one of {SHARING_TYPES}")
         spec = SourceSpec(
             department=entry["department"],
             department_zh=entry.get("department_zh", entry["department"]),
@@ -80,7 +75,6 @@ def parse_registry(document: dict, origin: str = "sources.yml") -> tuple[SourceS
             connection=entry["connection"],
             schedule=entry.get("schedule", "@daily"),
             owner=entry["owner"],
-            sharing_type=sharing,
             tables=tuple(_table(t, f"{where} table {t.get('name')}") for t in entry["tables"]),
         )
         if spec.key in seen:
