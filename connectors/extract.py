@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from connectors.base import Rejection, Source
 from connectors.connections import source_url
 from connectors.landing import LandingZone, RunManifest, TableLanding
 from connectors.registry import SourceSpec
@@ -26,14 +27,24 @@ def extract_table(
     spec = next((t for t in source.tables if t.name == table), None)
     if spec is None:
         raise KeyError(f"source {source.key} declares no table {table!r}")
-    reader = SqlSource(source.key, source_url(source, city_dir), batch_size=batch_size)
+    zone = LandingZone(landing_dir)
+    reader = open_source(source, city_dir, batch_size=batch_size)
     try:
-        schema, batches = reader.read_batches(table, order_by=spec.primary_key)
-        landing = LandingZone(landing_dir).land_table(source.key, table, run_id, batches, schema)
+        extraction = reader.extract(spec, zone.latest_state(source.key, table))
+        landing = zone.land_table(source.key, table, run_id, extraction)
     finally:
         reader.close()
     log.info("landed %s/%s run %s: %d rows in %d batches", source.key, table, run_id, landing.rows, landing.batches)
+    for rejection in landing.rejections:
+        log.warning("rejected %s", Rejection(**rejection))
     return landing
+
+
+def open_source(source: SourceSpec, city_dir: Path, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Source:
+    """The connector for the source's kind, pointed at its system."""
+    if source.kind == "sql":
+        return SqlSource(source.key, source_url(source, city_dir), batch_size=batch_size)
+    raise ValueError(f"source {source.key}: no connector for kind {source.kind!r}")
 
 
 def extract_source(

@@ -16,11 +16,13 @@ import json
 import os
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from connectors.base import Extraction
 
 READ_ONLY = 0o444
 
@@ -51,6 +53,8 @@ class TableLanding:
     batches: int
     schema_fingerprint: str
     path: str
+    state: dict = field(default_factory=dict)  # the source's extraction state after this run
+    rejections: list[dict] = field(default_factory=list)  # input refused, with file, row and rule
 
 
 @dataclass(frozen=True)
@@ -113,15 +117,9 @@ class LandingZone:
     def _runs_dir(self, source: str) -> Path:
         return self.root / source / "_runs"
 
-    def land_table(
-        self,
-        source: str,
-        table: str,
-        run_id: str,
-        batches: Iterable[pa.RecordBatch],
-        schema: pa.Schema,
-    ) -> TableLanding:
-        """Write ``batches`` as one run of ``table``; one Parquet file and manifest per batch."""
+    def land_table(self, source: str, table: str, run_id: str, extraction: Extraction) -> TableLanding:
+        """Write the extraction as one run of ``table``; one Parquet file and manifest per batch."""
+        schema, batches = extraction.schema, extraction.batches
         directory = self.table_dir(source, table, run_id)
         if (directory / "_table.json").exists():
             raise LandingError(f"{source}/{table} run {run_id} is already landed at {directory}")
@@ -152,7 +150,10 @@ class LandingZone:
             rows += batch.num_rows
         if count == 0:  # an empty table still lands a (schema-carrying) empty file, so readers see its columns
             _create_once(directory / "batch-00000.parquet", lambda p: pq.write_table(schema.empty_table(), p))
-        landing = TableLanding(source, table, run_id, rows, count, fingerprint, str(directory))
+        landing = TableLanding(
+            source, table, run_id, rows, count, fingerprint, str(directory),
+            state=extraction.state, rejections=[asdict(r) for r in extraction.rejections],
+        )  # fmt: skip
         _write_json(directory / "_table.json", asdict(landing))
         return landing
 
@@ -181,6 +182,13 @@ class LandingZone:
     def latest_run(self, source: str) -> RunManifest | None:
         runs = self.runs(source)
         return runs[-1] if runs else None
+
+    def latest_state(self, source: str, table: str) -> dict:
+        """The table's extraction state after the last complete run that landed it ({} if none)."""
+        for run in reversed(self.runs(source)):
+            if table in run.tables:
+                return run.tables[table].state
+        return {}
 
     def verify_table(self, source: str, table: str, run_id: str) -> list[str]:
         """Problems with a landed table (missing file, checksum or row-count mismatch); empty if intact."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +23,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     cursor: str | None
     pii: dict[str, str]
+    options: dict = field(default_factory=dict)  # kind-specific: file pattern, endpoint, page size, ...
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def _table(entry: dict, where: str) -> TableSpec:
             raise RegistryError(f"{where}: pii column {column!r} has kind {kind!r}, expected one of {PII_KINDS}")
     if not entry.get("primary_key"):
         raise RegistryError(f"{where}: primary_key is required")
-    return TableSpec(entry["name"], tuple(entry["primary_key"]), entry.get("cursor"), pii)
+    return TableSpec(
+        entry["name"], tuple(entry["primary_key"]), entry.get("cursor"), pii, dict(entry.get("options") or {})
+    )
 
 
 def parse_registry(document: dict, origin: str = "sources.yml") -> tuple[SourceSpec, ...]:

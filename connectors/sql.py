@@ -15,6 +15,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from connectors.base import Extraction
+from connectors.registry import TableSpec
+
 DEFAULT_BATCH_SIZE = 50_000
 
 
@@ -93,6 +96,11 @@ class SqlSource:
                     yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
         return schema, stream()
+
+    def extract(self, table: TableSpec, state: dict) -> Extraction:
+        """A full snapshot of ``table`` in primary-key order."""
+        schema, batches = self.read_batches(table.name, order_by=table.primary_key)
+        return Extraction(schema, batches, state={"mode": "full_snapshot"})
 
     def close(self) -> None:
         if self._engine is not None:

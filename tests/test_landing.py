@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.base import Extraction, Rejection
 from connectors.landing import LandingError, LandingZone, schema_fingerprint
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
@@ -22,7 +23,7 @@ def batches(sizes):
 
 def test_each_batch_lands_with_a_manifest(tmp_path):
     zone = LandingZone(tmp_path)
-    landing = zone.land_table("dept/sys", "people", "r1", batches([3, 2]), SCHEMA)
+    landing = zone.land_table("dept/sys", "people", "r1", Extraction(SCHEMA, batches([3, 2])))
     directory = tmp_path / "dept/sys/people/run=r1"
     assert landing.rows == 5
     assert landing.batches == 2
@@ -40,10 +41,10 @@ def test_each_batch_lands_with_a_manifest(tmp_path):
 
 def test_landed_files_are_read_only_and_never_overwritten(tmp_path):
     zone = LandingZone(tmp_path)
-    zone.land_table("dept/sys", "people", "r1", batches([1]), SCHEMA)
+    zone.land_table("dept/sys", "people", "r1", Extraction(SCHEMA, batches([1])))
     assert (tmp_path / "dept/sys/people/run=r1/batch-00001.parquet").stat().st_mode & 0o222 == 0
     with pytest.raises(LandingError, match="already landed"):
-        zone.land_table("dept/sys", "people", "r1", batches([1]), SCHEMA)
+        zone.land_table("dept/sys", "people", "r1", Extraction(SCHEMA, batches([1])))
 
 
 def test_a_failed_attempt_is_moved_aside_not_deleted(tmp_path):
@@ -54,8 +55,8 @@ def test_a_failed_attempt_is_moved_aside_not_deleted(tmp_path):
         raise ConnectionError("source went away")
 
     with pytest.raises(ConnectionError):
-        zone.land_table("dept/sys", "people", "r1", failing(), SCHEMA)
-    landing = zone.land_table("dept/sys", "people", "r1", batches([4]), SCHEMA)
+        zone.land_table("dept/sys", "people", "r1", Extraction(SCHEMA, failing()))
+    landing = zone.land_table("dept/sys", "people", "r1", Extraction(SCHEMA, batches([4])))
     assert landing.rows == 4
     (failed,) = (tmp_path / "dept/sys/people/_failed").iterdir()
     assert (failed / "batch-00001.parquet").exists()
@@ -63,7 +64,7 @@ def test_a_failed_attempt_is_moved_aside_not_deleted(tmp_path):
 
 def test_tampering_is_detected(tmp_path):
     zone = LandingZone(tmp_path)
-    zone.land_table("dept/sys", "people", "r1", batches([3]), SCHEMA)
+    zone.land_table("dept/sys", "people", "r1", Extraction(SCHEMA, batches([3])))
     parquet = tmp_path / "dept/sys/people/run=r1/batch-00001.parquet"
     parquet.chmod(0o644)
     pq.write_table(pa.Table.from_batches(list(batches([3]))).slice(0, 1), parquet)
@@ -73,11 +74,11 @@ def test_tampering_is_detected(tmp_path):
 def test_a_batch_with_another_schema_is_refused(tmp_path):
     other = pa.record_batch([pa.array([1])], pa.schema([("id", pa.int64())]))
     with pytest.raises(LandingError, match="schema"):
-        LandingZone(tmp_path).land_table("dept/sys", "people", "r1", iter([other]), SCHEMA)
+        LandingZone(tmp_path).land_table("dept/sys", "people", "r1", Extraction(SCHEMA, iter([other])))
 
 
 def test_an_empty_table_lands_its_schema(tmp_path):
-    landing = LandingZone(tmp_path).land_table("dept/sys", "people", "r1", iter([]), SCHEMA)
+    landing = LandingZone(tmp_path).land_table("dept/sys", "people", "r1", Extraction(SCHEMA, iter([])))
     assert landing.rows == 0
     assert pq.read_schema(tmp_path / "dept/sys/people/run=r1/batch-00000.parquet").names == ["id", "name"]
 
@@ -86,7 +87,7 @@ def test_the_latest_complete_run_is_the_last_completed(tmp_path):
     zone = LandingZone(tmp_path)
     assert zone.latest_run("dept/sys") is None
     for run_id in ("r2", "r1"):  # completion order, not name order, decides
-        landing = zone.land_table("dept/sys", "people", run_id, batches([1]), SCHEMA)
+        landing = zone.land_table("dept/sys", "people", run_id, Extraction(SCHEMA, batches([1])))
         zone.complete_run("dept/sys", run_id, "2025-01-01T00:00:00", [landing])
     assert zone.latest_run("dept/sys").run_id == "r1"
     assert [r.run_id for r in zone.runs("dept/sys")] == ["r2", "r1"]
@@ -96,8 +97,20 @@ def test_the_latest_complete_run_is_the_last_completed(tmp_path):
 @given(sizes=st.lists(st.integers(min_value=0, max_value=40), max_size=6))
 def test_rows_are_conserved_across_batches(tmp_path_factory, sizes):
     root = tmp_path_factory.mktemp("zone")
-    landing = LandingZone(root).land_table("d/s", "t", "r", batches(sizes), SCHEMA)
+    landing = LandingZone(root).land_table("d/s", "t", "r", Extraction(SCHEMA, batches(sizes)))
     files = sorted((root / "d/s/t/run=r").glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(f) for f in files])
     assert landing.rows == table.num_rows == sum(sizes)
     assert sorted(table.column("id").to_pylist()) == list(range(sum(sizes)))
+
+
+def test_state_and_rejections_are_kept_with_the_run_and_the_latest_state_is_found(tmp_path):
+    zone = LandingZone(tmp_path)
+    assert zone.latest_state("d/s", "t") == {}
+    for run_id, files in (("r1", ["a.csv"]), ("r2", ["a.csv", "b.csv"])):
+        rejection = Rejection("d/s", "t", "b.csv", 7, "encoding", "neither UTF-8 nor GB18030")
+        extraction = Extraction(SCHEMA, batches([1]), state={"files": files}, rejections=[rejection])
+        zone.complete_run("d/s", run_id, "2025-01-01T00:00:00", [zone.land_table("d/s", "t", run_id, extraction)])
+    assert zone.latest_state("d/s", "t") == {"files": ["a.csv", "b.csv"]}
+    (kept,) = zone.latest_run("d/s").tables["t"].rejections
+    assert str(Rejection(**kept)) == "d/s/t b.csv:7: encoding: neither UTF-8 nor GB18030"

@@ -1,0 +1,52 @@
+"""One shape for every connector kind (sql, file_drop, rest, geojson).
+
+A source is asked for one table at a time, with that table's state from the last complete run
+(a watermark, the files already landed, ...). It answers with an ``Extraction``: an Arrow schema,
+a lazy stream of record batches in that schema, and, once the stream is exhausted, the new state
+and the input it refused. Refused input is never silently dropped: each ``Rejection`` names the
+source, file, row and rule, and is kept in the run's manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+
+from connectors.registry import TableSpec
+
+
+@dataclass(frozen=True)
+class Rejection:
+    source: str
+    table: str
+    file: str | None
+    row: int | None
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.row) if p is not None)
+        return f"{self.source}/{self.table}{' ' + where if where else ''}: {self.rule}: {self.message}"
+
+
+@dataclass
+class Extraction:
+    """One table's data for one run. ``state`` and ``rejections`` are final once ``batches`` is exhausted."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    state: dict = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class Source(Protocol):
+    """A department system. ``name`` (``<department>/<system>``) appears in every error it raises."""
+
+    name: str
+
+    def extract(self, table: TableSpec, state: dict) -> Extraction: ...
+
+    def close(self) -> None: ...
