@@ -112,7 +112,7 @@ class Exchange:
     def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect()
         if self.backend == "postgresql":
-            load_extension(connection, "postgres")
+            load_extension(connection, "postgres_scanner")
         elif not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         options = [*self._options, *(["read_only"] if read_only else [])]
