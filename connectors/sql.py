@@ -1,7 +1,10 @@
-"""SQL department systems through SQLAlchemy, streamed as Arrow record batches.
+"""SQL department systems, streamed as Arrow record batches with memory bounded by a few batches.
 
-Rows come from a server-side cursor (``stream_results``) in ``batch_size`` partitions, so memory is
-bounded by a few batches whatever the table size.
+Two paths, one result. For SQLite, PostgreSQL and MySQL/MariaDB, DuckDB's scanner extensions read
+the table in C++ and hand Arrow batches over directly (``bench/extract`` measures the gain). Any
+other SQLAlchemy URL goes through a server-side cursor (``stream_results``) in ``batch_size``
+partitions. Either way the table is reflected first, so a missing table or an unreachable server
+fails with a message naming the source, and passwords never reach a message.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import decimal
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from citybase.duckdb_extensions import load_extension
 from connectors.base import Extraction
 from connectors.registry import TableSpec
 
-DEFAULT_BATCH_SIZE = 50_000
+DEFAULT_BATCH_SIZE = 122_880  # DuckDB's row-group size: native batches arrive whole
+# SQLAlchemy backends DuckDB can scan natively, with the extension that does it.
+SCANNERS = {"sqlite": "sqlite_scanner", "postgresql": "postgres_scanner", "mysql": "mysql_scanner"}
 
 
 class SourceUnavailableError(RuntimeError):
@@ -53,10 +60,11 @@ def _arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType:
 class SqlSource:
     """One SQL department system; ``name`` is used in every error message."""
 
-    def __init__(self, name: str, url: str, batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(self, name: str, url: str, batch_size: int = DEFAULT_BATCH_SIZE, *, native: bool = True):
         self.name = name
         self.url = make_url(url)
         self.batch_size = batch_size
+        self.native = native and self.url.get_backend_name() in SCANNERS
         self._engine: sa.Engine | None = None
 
     @property
@@ -97,9 +105,46 @@ class SqlSource:
 
         return schema, stream()
 
+    def _scanner_attach(self) -> str:
+        """The ATTACH statement for DuckDB's scanner of this backend (password inline: never logged)."""
+        backend, url = self.url.get_backend_name(), self.url
+        if backend == "sqlite":
+            return f"attach '{url.database}' as source (type sqlite, read_only)"
+        parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
+        parts["dbname" if backend == "postgresql" else "database"] = url.database
+        dsn = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+        return f"attach '{dsn}' as source (type {'postgres' if backend == 'postgresql' else 'mysql'}, read_only)"
+
+    def read_batches_native(self, table: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """The whole table through DuckDB's scanner, in the source's storage order."""
+        self.schema(table)  # reflect first: missing tables and unreachable servers fail here, named
+        connection = duckdb.connect()
+        load_extension(connection, SCANNERS[self.url.get_backend_name()])
+        try:
+            connection.execute(self._scanner_attach())
+        except duckdb.Error as exc:
+            message = str(exc).replace(self.url.password, "***") if self.url.password else str(exc)
+            raise SourceUnavailableError(f"source {self.name} at {self.display_url}: {message}") from None
+        schema_name = "main" if self.url.get_backend_name() == "sqlite" else None
+        qualified = ".".join(f'"{p}"' for p in ("source", schema_name, table) if p)
+        if self.url.get_backend_name() == "postgresql":
+            qualified = f'source."public"."{table}"'
+        reader = connection.execute(f"select * from {qualified}").fetch_record_batch(self.batch_size)
+
+        def stream() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader
+            finally:
+                connection.close()
+
+        return reader.schema, stream()
+
     def extract(self, table: TableSpec, state: dict) -> Extraction:
-        """A full snapshot of ``table`` in primary-key order."""
-        schema, batches = self.read_batches(table.name, order_by=table.primary_key)
+        """A full snapshot of ``table``: natively scanned where DuckDB can, else in primary-key order."""
+        if self.native:
+            schema, batches = self.read_batches_native(table.name)
+        else:
+            schema, batches = self.read_batches(table.name, order_by=table.primary_key)
         return Extraction(schema, batches, state={"mode": "full_snapshot"})
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
+from connectors.registry import TableSpec
 from connectors.sql import SourceUnavailableError, SqlSource
 from tests.servers import server_url
 
@@ -112,3 +113,26 @@ def test_a_missing_table_names_source_and_table(tmp_path):
     sqlite3.connect(tmp_path / "d.sqlite").close()
     with pytest.raises(SourceUnavailableError, match="source s/s: table 'persons' does not exist"):
         SqlSource("s/s", f"sqlite:///{tmp_path / 'd.sqlite'}").schema("persons")
+
+
+def test_the_native_scanner_and_the_cursor_land_the_same_rows(database_url):
+    url, table_name = database_url
+    spec = TableSpec(table_name, ("id",), None, {})
+    landed = {}
+    for native in (True, False):
+        source = SqlSource("test/dept", url, batch_size=300, native=native)
+        extraction = source.extract(spec, {})
+        batches = list(extraction.batches)
+        assert all(b.num_rows <= 300 for b in batches)
+        rows = pa.Table.from_batches(batches, extraction.schema).to_pylist()
+        landed[native] = sorted(rows, key=lambda r: r["id"])
+        source.close()
+    assert landed[True] == landed[False]
+    assert len(landed[True]) == len(ROWS)
+
+
+def test_the_native_scanner_names_a_missing_table(tmp_path):
+    sqlite3.connect(tmp_path / "d.sqlite").close()
+    source = SqlSource("s/s", f"sqlite:///{tmp_path / 'd.sqlite'}")
+    with pytest.raises(SourceUnavailableError, match="source s/s: table 'persons' does not exist"):
+        source.extract(TableSpec("persons", ("id",), None, {}), {})

@@ -1,0 +1,65 @@
+"""Extracting a department table into the landing zone: our connectors vs pandas, side by side.
+
+The city is simulated once (in a child process); each approach then runs in a fresh interpreter
+so its peak memory is its own. Every approach ends with the same rows on disk as Parquet.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from bench.measure import measure
+
+TABLE = ("public_security/hukou", "persons", ("person_id",))
+
+
+def _simulate(city: Path, scale: float) -> int:
+    from citybase.simulator import simulate
+
+    result = simulate(city, scale=scale, seed=1)
+    return result.counts["public_security/hukou/persons"]
+
+
+def _ours(city: Path, landing: Path, native: bool) -> int:
+    from connectors.landing import LandingZone
+    from connectors.registry import TableSpec
+    from connectors.sql import SqlSource
+
+    source_key, table, key = TABLE
+    source = SqlSource(source_key, f"sqlite:///{city / source_key}.sqlite", native=native)
+    extraction = source.extract(TableSpec(table, key, None, {}), {})
+    run = "native" if native else "cursor"
+    return LandingZone(landing).land_table(source_key, table, run, extraction).rows
+
+
+def _pandas(city: Path, landing: Path) -> int:
+    import pandas as pd
+    import sqlalchemy as sa
+
+    source_key, table, _ = TABLE
+    engine = sa.create_engine(f"sqlite:///{city / source_key}.sqlite")
+    frame = pd.read_sql(f"select * from {table}", engine)
+    landing.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(landing / "pandas.parquet")
+    return len(frame)
+
+
+def run(rows: int) -> list[dict]:
+    scale = rows / 12_600_574
+    with tempfile.TemporaryDirectory() as directory:
+        city, landing = Path(directory) / "city", Path(directory) / "landing"
+        measure(_simulate, city, scale)
+        native = measure(_ours, city, landing, True)
+        cursor = measure(_ours, city, landing, False)
+        alternative = measure(_pandas, city, landing)
+    for result in (native, cursor):
+        result["speedup"] = (
+            f"{result['rows_per_s'] / alternative['rows_per_s']:.1f}x rows/s, "
+            f"{result['peak_rss_mib'] / alternative['peak_rss_mib']:.2f}x memory"
+        )
+    return [
+        {"benchmark": "extract sql (SQLite)", "approach": "SqlSource, DuckDB scanner", **native},
+        {"benchmark": "extract sql (SQLite)", "approach": "SqlSource, SQLAlchemy cursor", **cursor},
+        {"benchmark": "extract sql (SQLite)", "approach": "pandas.read_sql + to_parquet", **alternative},
+    ]
