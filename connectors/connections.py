@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from pathlib import Path
 
 from connectors.registry import SourceSpec
 
@@ -19,8 +21,14 @@ _SQLALCHEMY_SCHEMES = {
 }
 
 
-def embedded_url(source: SourceSpec, city_dir) -> str:
-    """The simulator writes each SQL system to ``<city>/<department>/<system>.sqlite``."""
+def simulated_url(source: SourceSpec, city_dir: Path) -> str:
+    """Where the simulator serves the system: as recorded in ``simulation.json`` (a server in server
+    mode), else the embedded default ``<city>/<department>/<system>.sqlite``."""
+    recorded = city_dir / "simulation.json"
+    if recorded.exists():
+        url = json.loads(recorded.read_text("utf-8")).get("systems", {}).get(source.key)
+        if url:
+            return url
     return f"sqlite:///{city_dir / source.department / f'{source.system}.sqlite'}"
 
 
@@ -48,6 +56,6 @@ def to_sqlalchemy_url(uri: str) -> str:
     return f"{_SQLALCHEMY_SCHEMES.get(scheme, scheme)}://{rest}"
 
 
-def source_url(source: SourceSpec, city_dir) -> str:
+def source_url(source: SourceSpec, city_dir: Path) -> str:
     uri = _airflow_connection_uri(source.connection)
-    return to_sqlalchemy_url(uri) if uri else embedded_url(source, city_dir)
+    return to_sqlalchemy_url(uri) if uri else simulated_url(source, city_dir)

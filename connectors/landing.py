@@ -190,6 +190,11 @@ class LandingZone:
                 return run.tables[table].state
         return {}
 
+    def read(self, source: str, table: str, run_id: str) -> pa.Table:
+        """A landed table as one Arrow table (for inspection and tests; pipelines read it with dbt)."""
+        files = sorted(self.table_dir(source, table, run_id).glob("batch-*.parquet"))
+        return pa.concat_tables([pq.read_table(f) for f in files])
+
     def verify_table(self, source: str, table: str, run_id: str) -> list[str]:
         """Problems with a landed table (missing file, checksum or row-count mismatch); empty if intact."""
         directory = self.table_dir(source, table, run_id)

@@ -98,8 +98,7 @@ def test_the_latest_complete_run_is_the_last_completed(tmp_path):
 def test_rows_are_conserved_across_batches(tmp_path_factory, sizes):
     root = tmp_path_factory.mktemp("zone")
     landing = LandingZone(root).land_table("d/s", "t", "r", Extraction(SCHEMA, batches(sizes)))
-    files = sorted((root / "d/s/t/run=r").glob("*.parquet"))
-    table = pa.concat_tables([pq.read_table(f) for f in files])
+    table = LandingZone(root).read("d/s", "t", "r")
     assert landing.rows == table.num_rows == sum(sizes)
     assert sorted(table.column("id").to_pylist()) == list(range(sum(sizes)))
 

@@ -59,11 +59,11 @@ def validate(kind: str, values: tuple[str, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
-def _simulate(out: Path, scale: float, seed: int, as_of: dt.date):
+def _simulate(out: Path, scale: float, seed: int, as_of: dt.date, servers: dict[str, str] | None = None):
     from citybase.simulator import simulate as run_simulation
 
     with _progress() as progress:
-        return run_simulation(out, scale=scale, seed=seed, as_of=as_of, progress=progress)
+        return run_simulation(out, scale=scale, seed=seed, as_of=as_of, progress=progress, servers=servers)
 
 
 @main.command()
@@ -71,15 +71,25 @@ def _simulate(out: Path, scale: float, seed: int, as_of: dt.date):
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="default: $CITYBASE_CITY_DIR")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default="2025-12-31", show_default=True)
-def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime) -> None:
+@click.option(
+    "--target",
+    type=click.Choice(["embedded", "server"]),
+    default="embedded",
+    show_default=True,
+    help="server: load the SQL systems into MariaDB / PostgreSQL ($CITYBASE_MARIADB_URL, $CITYBASE_POSTGRES_URL)",
+)
+def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, target: str) -> None:
     """Generate the synthetic city's department systems and their ground truth."""
     settings = Settings.from_env()
-    result = _simulate(out or settings.city_dir, scale, seed, as_of.date())
+    servers = Settings.simulation_servers() if target == "server" else None
+    result = _simulate(out or settings.city_dir, scale, seed, as_of.date(), servers)
     table = Table("system table", "rows", title=f"synthetic city, scale {scale}, seed {seed}")
     for key, rows in result.counts.items():
         table.add_row(key, f"{rows:,}")
     console.print(table)
     console.print(f"defects injected: {result.defects}; ground truth in {result.out_dir / 'ground_truth'}")
+    for system, url in result.systems.items():
+        console.print(f"{system}: {url}")
 
 
 def _run_pipeline(settings: Settings) -> bool:

@@ -22,6 +22,8 @@ ENVIRONMENT = {
     "CITYBASE_EXCHANGE_URL": "SQLAlchemy URL of the exchange (DuckDB file or PostgreSQL)",
     "CITYBASE_REPORTS_DIR": "quality reports: GX validation results and Data Docs",
     "CITYBASE_PSEUDONYM_KEY": "secret key for the HMAC pseudonyms of personal data on the exchange",
+    "CITYBASE_MARIADB_URL": "server mode: the MariaDB server the simulated household registry is loaded into",
+    "CITYBASE_POSTGRES_URL": "server mode: the PostgreSQL server the other simulated SQL systems are loaded into",
 }
 
 
@@ -49,6 +51,17 @@ class Settings:
             exchange_url=env.get("CITYBASE_EXCHANGE_URL", exchange_default),
             reports_dir=Path(env.get("CITYBASE_REPORTS_DIR", home / "reports")).resolve(),
         )
+
+    @staticmethod
+    def simulation_servers(environ: dict[str, str] | None = None) -> dict[str, str]:
+        """Server mode's database servers (defaults: the local MariaDB and PostgreSQL)."""
+        from citybase.simulator.servers import DEFAULT_SERVERS
+
+        env = os.environ if environ is None else environ
+        return {
+            "mariadb": env.get("CITYBASE_MARIADB_URL", DEFAULT_SERVERS["mariadb"]),
+            "postgresql": env.get("CITYBASE_POSTGRES_URL", DEFAULT_SERVERS["postgresql"]),
+        }
 
     def pseudonym_key(self) -> bytes:
         """The HMAC key; read on use, never stored on the object, so it cannot leak through repr or logs."""

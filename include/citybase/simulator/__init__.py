@@ -21,6 +21,7 @@ from citybase.simulator.defects import DEFECT_KINDS, Defects, plan_defects
 from citybase.simulator.market import MARKET_ENTITIES, REGISTRY_START, enterprise_rows, simulate_enterprises
 from citybase.simulator.population import RESIDENTS, household_rows, person_rows, simulate_population
 from citybase.simulator.sampling import stream
+from citybase.simulator.servers import DEFAULT_SERVERS, load_system, server_for
 from citybase.simulator.systems import (
     BUSINESS_REGISTRY,
     ENTERPRISE_DEFECTS,
@@ -77,10 +78,13 @@ def simulate(
     as_of: dt.date = dt.date(2025, 12, 31),
     defect_rate: float = 0.02,
     progress: Progress | None = None,
+    servers: dict[str, str] | None = None,
 ) -> SimulationResult:
     """Simulate the city at ``scale`` (1.0 = 12.6 M residents, 2 M market entities) into ``out_dir``.
 
     The same arguments always give the same files. A previous simulation in ``out_dir`` is replaced.
+    With ``servers`` (``{"mariadb": url, "postgresql": url}``, see ``citybase.simulator.servers``) the
+    SQL systems are then loaded into those servers, and ``systems`` points there.
     """
     if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number (1.0 = the whole city), got {scale!r}")
@@ -162,13 +166,25 @@ def simulate(
             f"{'/'.join(BUSINESS_REGISTRY)}/{ENTERPRISES.name}": enterprise_defects.table_rows,
         },
         defects=_count_defects([person_defects, enterprise_defects]),
-        systems={
-            "/".join(HUKOU): f"sqlite:///{hukou_path}",
-            "/".join(BUSINESS_REGISTRY): f"sqlite:///{registry_path}",
-        },
+        systems=_serve(
+            {"/".join(HUKOU): hukou_path, "/".join(BUSINESS_REGISTRY): registry_path}, servers, step
+        ),
     )
     (out_dir / RESULT_FILE).write_text(result.to_json() + "\n", encoding="utf-8")
     return result
+
+
+def _serve(sqlite_files: dict[str, Path], servers: dict[str, str] | None, step: _Steps) -> dict[str, str]:
+    """Where each SQL system is served: its SQLite file, or (server mode) its database on a server."""
+    if servers is None:
+        return {key: f"sqlite:///{path}" for key, path in sqlite_files.items()}
+    servers = {**DEFAULT_SERVERS, **servers}
+    advance = step("Loading SQL systems into MariaDB / PostgreSQL", len(sqlite_files))
+    urls = {}
+    for key, path in sqlite_files.items():
+        urls[key] = load_system(key, path, servers[server_for(key)])
+        advance(1)
+    return urls
 
 
 def _remove_previous(out_dir: Path, databases: list[Path]) -> None:

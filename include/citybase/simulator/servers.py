@@ -1,0 +1,110 @@
+"""Server mode: the simulated SQL systems loaded into real database servers, as departments run them.
+
+The household registry goes to MariaDB and every other SQL system to PostgreSQL, one database per
+system (``<department>__<system>``), recreated on each simulation. Tables keep their primary keys
+and indexes; foreign keys are left out because the planted dirt includes orphan references that a
+department system without enforced constraints really holds. Rows are copied by DuckDB's scanner
+extensions straight from the SQLite files, with no Python row handling.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+from citybase.duckdb_extensions import load_extension
+
+MARIADB_SYSTEMS = frozenset({"public_security/hukou"})
+DEFAULT_SERVERS = {
+    "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test",
+    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
+}
+KEY_LENGTH = 64  # text keys and indexed text columns become VARCHAR(64): MySQL cannot index TEXT
+
+
+def server_for(system: str) -> str:
+    return "mariadb" if system in MARIADB_SYSTEMS else "postgresql"
+
+
+def _server_type(column: sa.Column, keyed: bool) -> sa.types.TypeEngine:
+    affinity = str(column.type).upper()
+    if "INT" in affinity:
+        return sa.BigInteger()
+    if any(t in affinity for t in ("REAL", "FLOA", "DOUB", "NUMERIC")):
+        return sa.Float()
+    return sa.String(KEY_LENGTH) if keyed else sa.Text()
+
+
+def _recreate_database(server_url: URL, database: str) -> URL:
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    quote = "`" if server_url.get_backend_name() == "mysql" else '"'
+    with engine.connect() as connection:
+        if server_url.get_backend_name() == "postgresql":  # a previous run's connections would block the drop
+            connection.execute(
+                sa.text(
+                    "select pg_terminate_backend(pid) from pg_stat_activity "
+                    "where datname = :d and pid <> pg_backend_pid()"
+                ),
+                {"d": database},
+            )
+        connection.execute(sa.text(f"drop database if exists {quote}{database}{quote}"))
+        charset = " character set utf8mb4 collate utf8mb4_bin" if quote == "`" else ""
+        connection.execute(sa.text(f"create database {quote}{database}{quote}{charset}"))
+    engine.dispose()
+    return server_url.set(database=database)
+
+
+def _create_tables(sqlite_path: Path, target: URL) -> list[str]:
+    """The SQLite system's tables on the server, with primary keys and indexes, empty."""
+    source = sa.create_engine(f"sqlite:///{sqlite_path}")
+    inspector = sa.inspect(source)
+    metadata, names = sa.MetaData(), []
+    for name in inspector.get_table_names():
+        reflected = sa.Table(name, sa.MetaData(), autoload_with=source)
+        indexes = inspector.get_indexes(name)
+        keyed = {c.name for c in reflected.primary_key.columns} | {c for i in indexes for c in i["column_names"]}
+        table = sa.Table(
+            name,
+            metadata,
+            *(
+                sa.Column(c.name, _server_type(c, c.name in keyed), primary_key=c.primary_key, autoincrement=False)
+                for c in reflected.columns
+            ),
+        )
+        for index in indexes:
+            sa.Index(index["name"], *(table.c[c] for c in index["column_names"]))
+        names.append(name)
+    source.dispose()
+    engine = sa.create_engine(target)
+    metadata.create_all(engine)
+    engine.dispose()
+    return names
+
+
+def _attach(url: URL) -> str:
+    parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
+    if url.get_backend_name() == "mysql":
+        dsn = " ".join(f"{k}={v}" for k, v in {**parts, "database": url.database}.items() if v is not None)
+        return f"attach '{dsn}' as server (type mysql)"
+    dsn = " ".join(f"{k}={v}" for k, v in {**parts, "dbname": url.database}.items() if v is not None)
+    return f"attach '{dsn}' as server (type postgres)"
+
+
+def load_system(system: str, sqlite_path: Path, server_url: str) -> str:
+    """Copy one simulated SQL system into its server; returns its URL there (password hidden)."""
+    base = make_url(server_url)
+    target = _recreate_database(base, system.replace("/", "__"))
+    tables = _create_tables(sqlite_path, target)
+    with duckdb.connect() as connection:
+        load_extension(connection, "sqlite_scanner")
+        load_extension(connection, "mysql_scanner" if base.get_backend_name() == "mysql" else "postgres_scanner")
+        connection.execute(f"attach '{sqlite_path}' as simulated (type sqlite, read_only)")
+        connection.execute(_attach(target))
+        schema = "server" if base.get_backend_name() == "mysql" else "server.public"
+        for table in tables:
+            connection.execute(f'insert into {schema}."{table}" select * from simulated."{table}"')
+    return target.render_as_string(hide_password=True)
+

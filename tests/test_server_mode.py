@@ -1,0 +1,84 @@
+"""Server mode: the simulated SQL systems live in the real MariaDB and PostgreSQL, and extraction reads them there."""
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from citybase.simulator import simulate
+from connectors.extract import extract_source
+from connectors.landing import LandingZone
+from connectors.registry import get_source
+from tests.servers import server_url
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def servers():
+    return {"mariadb": server_url("mariadb"), "postgresql": server_url("postgresql")}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory, servers):
+    out = tmp_path_factory.mktemp("server_city")
+    return simulate(out, scale=0.0003, seed=5, servers=servers)
+
+
+def _sqlite_rows(path: Path, table: str, key: str) -> list[tuple]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(f"select * from {table} order by {key}").fetchall()
+
+
+def test_each_sql_system_is_served_by_its_server(city):
+    assert city.systems["public_security/hukou"].startswith(
+        "mysql+pymysql://root@127.0.0.1:3306/public_security__hukou"
+    )
+    assert city.systems["market_regulation/business_registry"].startswith(
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/market_regulation__business_registry"
+    )
+
+
+@pytest.mark.parametrize(
+    ("system", "table", "key"),
+    [
+        ("public_security/hukou", "persons", "person_id"),
+        ("market_regulation/business_registry", "enterprises", "enterprise_id"),
+    ],
+)
+def test_the_servers_hold_exactly_the_simulated_rows(city, system, table, key):
+    department, name = system.split("/")
+    expected = _sqlite_rows(city.out_dir / department / f"{name}.sqlite", table, key)
+    engine = sa.create_engine(city.systems[system])
+    with engine.connect() as connection:
+        served = connection.execute(sa.text(f"select * from {table} order by {key}")).fetchall()
+        primary_key = sa.inspect(connection).get_pk_constraint(table)["constrained_columns"]
+    engine.dispose()
+    assert [tuple(r) for r in served] == expected
+    assert primary_key == [key]
+
+
+def test_extraction_reads_the_servers_and_lands_every_row(city, tmp_path):
+    for system, table, key in (
+        ("public_security/hukou", "persons", "person_id"),
+        ("market_regulation/business_registry", "enterprises", "enterprise_id"),
+    ):
+        extract_source(get_source(system), "r1", city_dir=city.out_dir, landing_dir=tmp_path)
+        landed = LandingZone(tmp_path).read(system, table, "r1").sort_by(key).to_pylist()
+        department, name = system.split("/")
+        expected = _sqlite_rows(city.out_dir / department / f"{name}.sqlite", table, key)
+        assert [tuple(r.values()) for r in landed] == expected
+
+
+def test_the_cli_loads_servers_from_the_environment(tmp_path, servers):
+    environment = {"CITYBASE_MARIADB_URL": servers["mariadb"], "CITYBASE_POSTGRES_URL": servers["postgresql"]}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("citybase")), "simulate", "--scale", "0.0001", "--target", "server",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False, env={**__import__("os").environ, **environment},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "public_security/hukou: mysql+pymysql://root@127.0.0.1:3306/public_security__hukou" in result.stdout
