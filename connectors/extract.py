@@ -6,6 +6,8 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+import pyarrow as pa
+
 from connectors.base import Rejection, Source
 from connectors.connections import source_url
 from connectors.landing import LandingZone, RunManifest, TableLanding
@@ -28,16 +30,46 @@ def extract_table(
     if spec is None:
         raise KeyError(f"source {source.key} declares no table {table!r}")
     zone = LandingZone(landing_dir)
+    previous = zone.latest_landing(source.key, table)
     reader = open_source(source, city_dir, batch_size=batch_size)
     try:
-        extraction = reader.extract(spec, zone.latest_state(source.key, table))
-        landing = zone.land_table(source.key, table, run_id, extraction)
+        extraction = reader.extract(spec, previous.state if previous else {})
+        changes = schema_changes(source.key, table, previous.columns if previous else {}, extraction.schema)
+        landing = zone.land_table(source.key, table, run_id, extraction, changes)
     finally:
         reader.close()
+    for change in changes:
+        log.warning("schema of %s/%s changed: %s", source.key, table, change)
     log.info("landed %s/%s run %s: %d rows in %d batches", source.key, table, run_id, landing.rows, landing.batches)
     for rejection in landing.rejections:
         log.warning("rejected %s", Rejection(**rejection))
     return landing
+
+
+class SchemaDriftError(RuntimeError):
+    """A column was dropped, renamed or retyped: the source fails and nothing of it is landed."""
+
+
+def schema_changes(source: str, table: str, previous: dict[str, str], schema: pa.Schema) -> list[str]:
+    """Additive changes (new columns), which land and are reported; raise on anything else.
+
+    A rename shows as one column missing and one new: it is refused, because downstream models
+    would silently read NULLs from the old name.
+    """
+    if not previous:
+        return []
+    current = {f.name: str(f.type) for f in schema}
+    missing = [name for name in previous if name not in current]
+    retyped = [f"{n} {previous[n]} -> {current[n]}" for n in previous if n in current and current[n] != previous[n]]
+    added = [f"added column {n} ({t})" for n, t in current.items() if n not in previous]
+    if missing or retyped:
+        problems = [f"column {n} dropped or renamed" for n in missing] + [f"column {r}" for r in retyped]
+        new = f"; new columns: {', '.join(n for n in current if n not in previous)}" if added else ""
+        raise SchemaDriftError(
+            f"source {source} table {table}: {'; '.join(problems)}{new}. Nothing was landed; "
+            "update the source's staging model for the new schema before extracting again."
+        )
+    return added
 
 
 def open_source(source: SourceSpec, city_dir: Path, *, batch_size: int = DEFAULT_BATCH_SIZE) -> Source:

@@ -55,6 +55,8 @@ class TableLanding:
     path: str
     state: dict = field(default_factory=dict)  # the source's extraction state after this run
     rejections: list[dict] = field(default_factory=list)  # input refused, with file, row and rule
+    columns: dict[str, str] = field(default_factory=dict)  # name -> Arrow type, to detect schema drift
+    schema_changes: list[str] = field(default_factory=list)  # additive changes since the previous run
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ class LandingZone:
     def _runs_dir(self, source: str) -> Path:
         return self.root / source / "_runs"
 
-    def land_table(self, source: str, table: str, run_id: str, extraction: Extraction) -> TableLanding:
+    def land_table(
+        self, source: str, table: str, run_id: str, extraction: Extraction, schema_changes: Iterable[str] = ()
+    ) -> TableLanding:
         """Write the extraction as one run of ``table``; one Parquet file and manifest per batch."""
         schema, batches = extraction.schema, extraction.batches
         directory = self.table_dir(source, table, run_id)
@@ -153,6 +157,7 @@ class LandingZone:
         landing = TableLanding(
             source, table, run_id, rows, count, fingerprint, str(directory),
             state=extraction.state, rejections=[asdict(r) for r in extraction.rejections],
+            columns={f.name: str(f.type) for f in schema}, schema_changes=list(schema_changes),
         )  # fmt: skip
         _write_json(directory / "_table.json", asdict(landing))
         return landing
@@ -183,12 +188,17 @@ class LandingZone:
         runs = self.runs(source)
         return runs[-1] if runs else None
 
-    def latest_state(self, source: str, table: str) -> dict:
-        """The table's extraction state after the last complete run that landed it ({} if none)."""
+    def latest_landing(self, source: str, table: str) -> TableLanding | None:
+        """The table as landed by the last complete run that landed it."""
         for run in reversed(self.runs(source)):
             if table in run.tables:
-                return run.tables[table].state
-        return {}
+                return run.tables[table]
+        return None
+
+    def latest_state(self, source: str, table: str) -> dict:
+        """The table's extraction state after the last complete run that landed it ({} if none)."""
+        latest = self.latest_landing(source, table)
+        return latest.state if latest else {}
 
     def read(self, source: str, table: str, run_id: str) -> pa.Table:
         """A landed table as one Arrow table (for inspection and tests; pipelines read it with dbt)."""

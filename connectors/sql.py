@@ -5,6 +5,10 @@ the table in C++ and hand Arrow batches over directly (``bench/extract`` measure
 other SQLAlchemy URL goes through a server-side cursor (``stream_results``) in ``batch_size``
 partitions. Either way the table is reflected first, so a missing table or an unreachable server
 fails with a message naming the source, and passwords never reach a message.
+
+SQLite's column types are advice, not constraints: an INTEGER column may hold '2001-01-01'. So a
+SQLite system lands every column as text, exactly as stored, and typing is left to dbt, where a bad
+value is quarantined instead of failing the extraction.
 """
 
 from __future__ import annotations
@@ -81,13 +85,20 @@ class SqlSource:
         except sa.exc.SQLAlchemyError as exc:
             raise SourceUnavailableError(f"source {self.name} at {self.display_url} is unreachable: {exc}") from exc
 
+    @property
+    def _untyped(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
     def schema(self, table: str) -> tuple[sa.Table, pa.Schema]:
         with self._connect() as connection:
             try:
                 reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
             except sa.exc.NoSuchTableError as exc:
                 raise SourceUnavailableError(f"source {self.name}: table {table!r} does not exist") from exc
-        fields = [pa.field(c.name, _arrow_type(c.type), nullable=c.nullable) for c in reflected.columns]
+        fields = [
+            pa.field(c.name, pa.string() if self._untyped else _arrow_type(c.type), nullable=c.nullable)
+            for c in reflected.columns
+        ]
         return reflected, pa.schema(fields)
 
     def read_batches(self, table: str, order_by: tuple[str, ...] = ()) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -95,11 +106,17 @@ class SqlSource:
         reflected, schema = self.schema(table)
 
         def stream() -> Iterator[pa.RecordBatch]:
-            query = sa.select(reflected).order_by(*(reflected.c[name] for name in order_by))
+            if self._untyped:  # raw stored values: no type processor may choke on a mistyped one
+                columns = [sa.column(c.name) for c in reflected.columns]
+                query = sa.select(*columns).select_from(sa.table(table)).order_by(*(sa.column(n) for n in order_by))
+            else:
+                query = sa.select(reflected).order_by(*(reflected.c[name] for name in order_by))
             with self._connect() as connection:
                 result = connection.execution_options(stream_results=True, yield_per=self.batch_size).execute(query)
                 for rows in result.partitions(self.batch_size):
                     columns = list(zip(*rows, strict=True))
+                    if self._untyped:
+                        columns = [[None if v is None else str(v) for v in values] for values in columns]
                     arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
                     yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
@@ -120,6 +137,8 @@ class SqlSource:
         self.schema(table)  # reflect first: missing tables and unreachable servers fail here, named
         connection = duckdb.connect()
         load_extension(connection, SCANNERS[self.url.get_backend_name()])
+        if self._untyped:
+            connection.execute("set sqlite_all_varchar = true")
         try:
             connection.execute(self._scanner_attach())
         except duckdb.Error as exc:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import decimal
+import re
 import sqlite3
 import uuid
 
@@ -9,7 +10,9 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from connectors.registry import TableSpec
+from connectors.extract import SchemaDriftError, extract_table, schema_changes
+from connectors.landing import LandingZone
+from connectors.registry import TableSpec, parse_registry
 from connectors.sql import SourceUnavailableError, SqlSource
 from tests.servers import server_url
 
@@ -77,10 +80,11 @@ def test_streams_every_row_in_bounded_batches(database_url):
     assert all(b.num_rows <= 128 for b in batches)
     assert len(batches) == 8
     table = pa.Table.from_batches(batches, schema)
-    assert table.column("id").to_pylist() == [r[0] for r in ROWS]
+    as_landed = str if url.startswith("sqlite") else int  # SQLite lands text as stored (types are advice there)
+    assert table.column("id").to_pylist() == [as_landed(r[0]) for r in ROWS]
     assert table.column("name").to_pylist() == [r[1] for r in ROWS]
     assert table.column("note").null_count == len([r for r in ROWS if r[4] is None])
-    assert schema.field("id").type == pa.int64()
+    assert schema.field("id").type == (pa.string() if url.startswith("sqlite") else pa.int64())
 
 
 def test_typed_columns_keep_their_types(typed_database_url):
@@ -136,3 +140,65 @@ def test_the_native_scanner_names_a_missing_table(tmp_path):
     source = SqlSource("s/s", f"sqlite:///{tmp_path / 'd.sqlite'}")
     with pytest.raises(SourceUnavailableError, match="source s/s: table 'persons' does not exist"):
         source.extract(TableSpec("persons", ("id",), None, {}), {})
+
+
+def _second_extraction(tmp_path, alter: str):
+    """Extract a SQLite system once, apply ``alter`` to it, and return the second extraction (a callable)."""
+    city, landing_dir = tmp_path / "city", tmp_path / "landing"
+    (city / "dept").mkdir(parents=True)
+    with sqlite3.connect(city / "dept" / "sys.sqlite") as connection:
+        connection.execute("create table people (id integer primary key, name text, born text)")
+        connection.executemany("insert into people values (?, ?, ?)", [(1, "张三", "2001-01-01"), (2, "李四", None)])
+    (source,) = parse_registry(
+        {"sources": [{"department": "dept", "system": "sys", "kind": "sql", "connection": "dept__sys",
+                      "owner": "o", "tables": [{"name": "people", "primary_key": ["id"]}]}]}
+    )  # fmt: skip
+    first = extract_table(source, "people", "r1", city_dir=city, landing_dir=landing_dir)
+    LandingZone(landing_dir).complete_run("dept/sys", "r1", "2025-01-01T00:00:00", [first])
+    with sqlite3.connect(city / "dept" / "sys.sqlite") as connection:
+        connection.executescript(alter)
+    return lambda: extract_table(source, "people", "r2", city_dir=city, landing_dir=landing_dir)
+
+
+def test_a_new_column_lands_and_is_reported(tmp_path):
+    landing = _second_extraction(tmp_path, "alter table people add column phone text;")()
+    assert landing.schema_changes == ["added column phone (string)"]
+    assert landing.rows == 2
+
+
+@pytest.mark.parametrize(
+    ("alter", "message"),
+    [
+        ("alter table people drop column born;", "column born dropped or renamed"),
+        (
+            "alter table people rename column born to birth_date;",
+            "column born dropped or renamed; new columns: birth_date",
+        ),
+    ],
+)
+def test_a_dropped_renamed_or_retyped_column_fails_the_source_and_lands_nothing(tmp_path, alter, message):
+    with pytest.raises(SchemaDriftError, match=f"source dept/sys table people: {re.escape(message)}"):
+        _second_extraction(tmp_path, alter)()
+    assert not (tmp_path / "landing" / "dept" / "sys" / "people" / "run=r2").exists()
+
+
+def test_a_retyped_column_is_refused():
+    previous = {"id": "int64", "born": "string"}
+    retyped = pa.schema([("id", pa.int64()), ("born", pa.date32())])
+    with pytest.raises(SchemaDriftError, match="column born string -> date32"):
+        schema_changes("dept/sys", "people", previous, retyped)
+
+
+def test_sqlite_values_land_as_stored_even_against_their_declared_type(tmp_path):
+    """SQLite does not enforce column types; a mistyped value must reach dbt's quarantine, not crash."""
+    with sqlite3.connect(tmp_path / "d.sqlite") as connection:
+        connection.execute("create table t (id integer primary key, n integer, d date)")
+        connection.executemany(
+            "insert into t values (?, ?, ?)", [(1, 5, "2020-01-02"), (2, "2001-01-01", "2019-02-30")]
+        )
+    for native in (True, False):
+        extraction = SqlSource("s/s", f"sqlite:///{tmp_path / 'd.sqlite'}", native=native).extract(
+            TableSpec("t", ("id",), None, {}), {}
+        )
+        rows = pa.Table.from_batches(list(extraction.batches), extraction.schema).to_pylist()
+        assert rows == [{"id": "1", "n": "5", "d": "2020-01-02"}, {"id": "2", "n": "2001-01-01", "d": "2019-02-30"}]
