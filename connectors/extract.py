@@ -9,9 +9,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.base import Rejection, Source
-from connectors.connections import source_url
+from connectors.connections import source_api, source_directory, source_url
+from connectors.file_drop import FileDropSource
+from connectors.geojson import GeoJsonSource
 from connectors.landing import LandingZone, RunManifest, TableLanding
 from connectors.registry import SourceSpec
+from connectors.rest import RestSource
 from connectors.sql import DEFAULT_BATCH_SIZE, SqlSource
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,13 @@ def open_source(source: SourceSpec, city_dir: Path, *, batch_size: int = DEFAULT
     """The connector for the source's kind, pointed at its system."""
     if source.kind == "sql":
         return SqlSource(source.key, source_url(source, city_dir), batch_size=batch_size)
+    if source.kind == "geojson":
+        return GeoJsonSource(source.key, source_directory(source, city_dir))
+    if source.kind == "file_drop":
+        return FileDropSource(source.key, source_directory(source, city_dir))
+    if source.kind == "rest":
+        base_url, token = source_api(source, city_dir)
+        return RestSource(source.key, base_url, token)
     raise ValueError(f"source {source.key}: no connector for kind {source.kind!r}")
 
 

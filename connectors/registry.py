@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 REGISTRY_PATH = Path(__file__).with_name("sources.yml")
-SOURCE_KINDS = ("sql",)
+SOURCE_KINDS = ("sql", "file_drop", "rest", "geojson")
 PII_KINDS = ("id_number", "name", "address", "phone")
 
 
@@ -37,6 +37,7 @@ class SourceSpec:
     schedule: str
     owner: str
     tables: tuple[TableSpec, ...]
+    warehouse: bool = False  # dbt builds the base databases from it: the warehouse build waits for it
 
     @property
     def key(self) -> str:
@@ -79,6 +80,7 @@ def parse_registry(document: dict, origin: str = "sources.yml") -> tuple[SourceS
             schedule=entry.get("schedule", "@daily"),
             owner=entry["owner"],
             tables=tuple(_table(t, f"{where} table {t.get('name')}") for t in entry["tables"]),
+            warehouse=bool(entry.get("warehouse", False)),
         )
         if spec.key in seen:
             raise RegistryError(f"{where}: {spec.key} is declared twice")

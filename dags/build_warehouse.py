@@ -1,10 +1,10 @@
 """
 ### Build the warehouse with dbt
 
-Runs when every source has landed a new run. `dbt build` conforms the latest complete landing run
-of each source through staging and intermediate models into the base marts and their quarantines,
-running the dbt tests on the way; a failing error-severity test fails the build and nothing
-downstream runs.
+Runs when every source the warehouse is built from (`warehouse: true` in `connectors/sources.yml`)
+has landed a new run. `dbt build` conforms the latest complete landing run of each source through
+staging and intermediate models into the base marts and their quarantines, running the dbt tests on
+the way; a failing error-severity test fails the build and nothing downstream runs.
 """
 
 from datetime import timedelta
@@ -17,7 +17,9 @@ from connectors.registry import load_registry
 
 
 @dag(
-    schedule=[landing_asset(source, table) for source in load_registry() for table in source.tables],
+    schedule=[
+        landing_asset(source, table) for source in load_registry() if source.warehouse for table in source.tables
+    ],
     start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,

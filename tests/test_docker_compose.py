@@ -2,6 +2,8 @@
 
 import re
 import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -55,13 +57,23 @@ def test_settings_resolve_from_the_compose_environment(compose):
     assert make_url(settings.exchange_url).host == "postgres"
 
 
-def test_every_registered_source_has_an_airflow_connection(compose):
+def test_every_registered_source_has_an_airflow_connection_of_its_kind(compose):
     env = _airflow_env(compose)
+    mounts = [v.split(":")[1] for v in compose["services"]["airflow-scheduler"]["volumes"]]
     for source in load_registry():
-        uri = env[f"AIRFLOW_CONN_{source.connection.upper()}"]
-        url = make_url(to_sqlalchemy_url(_interpolated(uri, {})))
-        assert url.get_dialect().name in {"mysql", "postgresql"}  # the driver is installed: the dialect loads
-        assert url.host in compose["services"], f"{source.key} points at {url.host}, not a compose service"
+        uri = _interpolated(env[f"AIRFLOW_CONN_{source.connection.upper()}"], {})
+        if source.kind == "sql":
+            url = make_url(to_sqlalchemy_url(uri))
+            assert url.get_dialect().name in {"mysql", "postgresql"}  # the driver is installed: the dialect loads
+            assert url.host in compose["services"], f"{source.key} points at {url.host}, not a compose service"
+        elif source.kind in {"file_drop", "geojson"}:
+            path = Path(urlsplit(uri).path)
+            assert uri.startswith("file:///"), uri
+            assert any(path.is_relative_to(m) for m in mounts), f"{source.key}: {path} is on no mounted volume"
+        else:
+            parts = urlsplit(uri)
+            assert parts.scheme == "https", f"{source.key}: a REST system over plain HTTP"
+            assert (parts.password or "").startswith("<"), f"{source.key}: the token must come from the environment"
 
 
 def test_dags_folder_and_airflow_settings_match_the_embedded_runner(compose):

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from citybase.simulator import simulate
+from citybase.simulator.api_server import find_api_server
 from connectors.extract import extract_source
 from connectors.landing import LandingZone
 from connectors.registry import get_source
@@ -80,5 +81,8 @@ def test_the_cli_loads_servers_from_the_environment(tmp_path, servers):
          "--out", str(tmp_path)],
         capture_output=True, text=True, check=False, env={**__import__("os").environ, **environment},
     )  # fmt: skip
+    server = find_api_server(tmp_path)  # simulate leaves the REST systems' server running: stop it
+    assert server is not None
+    server.stop()
     assert result.returncode == 0, result.stderr
     assert "public_security/hukou: mysql+pymysql://root@127.0.0.1:3306/public_security__hukou" in result.stdout

@@ -40,6 +40,19 @@ def ensure_pseudonym_key(settings: Settings) -> None:
     os.environ["CITYBASE_PSEUDONYM_KEY"] = path.read_text("utf-8").strip()
 
 
+def _api_server(city_dir: Path, *, restart: bool = False):
+    """The simulated city's HTTP API (its REST department systems), started if the city has none running."""
+    from citybase.simulator.api_server import find_api_server, start_api_server
+
+    server = find_api_server(city_dir)
+    if server is not None and restart:
+        server.stop()
+        server = None
+    if server is None and (city_dir / "simulation.json").exists():
+        server = start_api_server(city_dir)
+    return server
+
+
 @click.group()
 def main() -> None:
     """citybase: department data -> base databases -> quality gate -> data-sharing exchange."""
@@ -87,9 +100,37 @@ def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, targ
     for key, rows in result.counts.items():
         table.add_row(key, f"{rows:,}")
     console.print(table)
-    console.print(f"defects injected: {result.defects}; ground truth in {result.out_dir / 'ground_truth'}")
-    for system, url in result.systems.items():
-        console.print(f"{system}: {url}")
+    defects = Table("system", "defects injected (recorded in the ground truth)")
+    for system, kinds in result.defects.items():
+        defects.add_row(system, ", ".join(f"{kind} {count:,}" for kind, count in kinds.items() if count))
+    console.print(defects)
+    console.print(f"ground truth: {result.out_dir / 'ground_truth'}")
+    server = _api_server(result.out_dir, restart=True)
+    for system, location in result.systems.items():
+        served = f"{server.url}{location}" if location.startswith("/api/") else location
+        console.print(f"{system}: {served}")
+    console.print(
+        f"the REST systems' API server runs in the background (pid {server.pid}); stop it: citybase serve --stop"
+    )
+
+
+@main.command()
+@click.option("--stop", is_flag=True, help="stop the running server instead")
+def serve(stop: bool) -> None:
+    """(Re)start the simulated city's API server, which serves its REST department systems."""
+    from citybase.simulator.api_server import find_api_server
+
+    city_dir = Settings.from_env().city_dir
+    if stop:
+        server = find_api_server(city_dir)
+        if server is not None:
+            server.stop()
+        console.print("API server stopped" if server else "no API server was running")
+        return
+    server = _api_server(city_dir, restart=True)
+    if server is None:
+        raise click.ClickException(f"no simulated city in {city_dir}: run `citybase simulate` first")
+    console.print(f"API server at {server.url} (pid {server.pid})")
 
 
 def _run_pipeline(settings: Settings) -> bool:
@@ -149,7 +190,11 @@ def demo(scale: float, seed: int) -> None:
     settings = Settings.from_env()
     started = time.monotonic()
     _simulate(settings.city_dir, scale, seed, dt.date(2025, 12, 31))
-    succeeded = _run_pipeline(settings)
+    server = _api_server(settings.city_dir, restart=True)
+    try:
+        succeeded = _run_pipeline(settings)
+    finally:
+        server.stop()
     print_summary(settings)
     console.print(f"demo finished in {time.monotonic() - started:.0f} s")
     sys.exit(0 if succeeded else 1)
@@ -158,8 +203,16 @@ def demo(scale: float, seed: int) -> None:
 @main.command()
 def run() -> None:
     """Run the pipeline DAGs through Airflow on the city already simulated (or connected)."""
+    from citybase.simulator.api_server import find_api_server
+
     settings = Settings.from_env()
-    succeeded = _run_pipeline(settings)
+    already_running = find_api_server(settings.city_dir) is not None
+    server = _api_server(settings.city_dir)
+    try:
+        succeeded = _run_pipeline(settings)
+    finally:
+        if server is not None and not already_running:
+            server.stop()
     print_summary(settings)
     sys.exit(0 if succeeded else 1)
 
@@ -186,6 +239,8 @@ def airflow(args: tuple[str, ...]) -> None:
 
     settings = Settings.from_env()
     ensure_pseudonym_key(settings)
+    if args[:1] in (("standalone",), ("scheduler",)):
+        _api_server(settings.city_dir)  # scheduled REST extracts need it; it outlives this command
     os.environ.update(airflow_environment(settings))
     # `airflow standalone` starts its components as `airflow ...` subprocesses: they must find this venv's.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"

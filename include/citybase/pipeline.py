@@ -51,9 +51,9 @@ def complete_run(source_key: str, run_id: str, started_at: str, landings: list[d
 
 
 def latest_landing_runs(settings: Settings) -> dict[str, str]:
-    """The newest complete run of every registered source: the snapshot the warehouse is built from."""
+    """The newest complete run of every source the warehouse is built from: the snapshot dbt reads."""
     zone, runs, missing = LandingZone(settings.landing_dir), {}, []
-    for source in load_registry():
+    for source in (s for s in load_registry() if s.warehouse):
         latest = zone.latest_run(source.key)
         if latest is None:
             missing.append(source.key)

@@ -6,6 +6,8 @@ create user airflow with password '${AIRFLOW_DB_PASSWORD}';
 create database airflow owner airflow;
 create user exchange with password '${EXCHANGE_DB_PASSWORD}';
 create database exchange owner exchange;
-create user citybase with password '${REGISTRY_DB_PASSWORD}';
+create user citybase with password '${REGISTRY_DB_PASSWORD}';  -- the department systems' owner
 create database business_registry owner citybase;
+create user housing with password '${HOUSING_DB_PASSWORD}';
+create database property_registry owner housing;
 SQL

@@ -1,5 +1,11 @@
 """A synthetic city whose department systems citybase integrates, since real records cannot be used.
 
+Eight systems, each stored as its real counterpart would be: SQL databases (household registry,
+business registry, property registry), daily GB18030 CSV drops (vital records), monthly XLSX
+workbooks (tax credit ratings), GeoJSON layers (land planning) and stores served over HTTP by
+``citybase.simulator.api_server`` (social insurance, dishonest debtors).
+
+
 ``simulate`` writes the household registration (公安户籍) and the business registry (市场监管企业登记)
 as the SQLite databases their real counterparts would be, with a known share of planted defects,
 plus the ground truth (true people, true enterprises, every defect) that tests compare against.
@@ -17,11 +23,16 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from citybase.simulator.courts import write_dishonest_debtors
 from citybase.simulator.defects import DEFECT_KINDS, Defects, plan_defects
+from citybase.simulator.health import write_vital_records
+from citybase.simulator.housing import write_property_registry
 from citybase.simulator.market import MARKET_ENTITIES, REGISTRY_START, enterprise_rows, simulate_enterprises
+from citybase.simulator.planning import write_land_planning
 from citybase.simulator.population import RESIDENTS, household_rows, person_rows, simulate_population
 from citybase.simulator.sampling import stream
 from citybase.simulator.servers import DEFAULT_SERVERS, load_system, server_for
+from citybase.simulator.social_security import write_social_insurance
 from citybase.simulator.systems import (
     BUSINESS_REGISTRY,
     ENTERPRISE_DEFECTS,
@@ -33,6 +44,7 @@ from citybase.simulator.systems import (
     PERSON_TRUTH_COLUMNS,
     PERSONS,
 )
+from citybase.simulator.tax import write_credit_ratings
 from citybase.simulator.writer import Truth, sqlite_database, write_defects_csv, write_numbered_rows, write_rows
 
 __all__ = ["DEFECT_KINDS", "SimulationResult", "simulate"]
@@ -53,7 +65,7 @@ class SimulationResult:
     as_of: dt.date
     defect_rate: float
     counts: dict[str, int]  # "<department>/<system>/<table>" -> rows in the system (duplicates included)
-    defects: dict[str, int]  # defect kind -> records carrying it, all tables together
+    defects: dict[str, dict[str, int]]  # "<department>/<system>" -> defect kind -> records (or files) carrying it
     systems: dict[str, str]  # "<department>/<system>" -> SQLAlchemy URL
 
     def to_json(self) -> str:
@@ -154,6 +166,27 @@ def simulate(
 
     tables = [(*HUKOU, PERSONS.name, person_defects), (*BUSINESS_REGISTRY, ENTERPRISES.name, enterprise_defects)]
     write_defects_csv(truth_dir / "defects.csv", tables)
+
+    generator = {"seed": seed, "scale": scale, "as_of": as_of, "defect_rate": defect_rate, "truth_dir": truth_dir}
+    advance = step("Simulating land planning (GeoJSON) and the property registry", 2)
+    land_planning, cadastre = write_land_planning(out_dir, people, households, **generator)
+    advance(1)
+    property_registry = write_property_registry(out_dir, people, households, cadastre, **generator)
+    advance(1)
+    advance = step("Simulating social insurance and dishonest debtors (served over HTTP)", 2)
+    social_insurance = write_social_insurance(out_dir, people, enterprises, **generator)
+    advance(1)
+    dishonest_debtors = write_dishonest_debtors(out_dir, people, enterprises, **generator)
+    advance(1)
+    advance = step("Simulating vital records (daily CSV drops) and tax credit ratings (XLSX)", 2)
+    vital_records = write_vital_records(out_dir, people, **generator)
+    advance(1)
+    credit_ratings = write_credit_ratings(out_dir, enterprises, **generator)
+    advance(1)
+    others = [land_planning, property_registry, social_insurance, dishonest_debtors, vital_records, credit_ratings]
+
+    sql_systems = {"/".join(HUKOU): hukou_path, "/".join(BUSINESS_REGISTRY): registry_path}
+    sql_systems |= {o.key: Path(o.location.removeprefix("sqlite:///")) for o in others if _is_sqlite(o.location)}
     result = SimulationResult(
         out_dir=out_dir,
         scale=scale,
@@ -164,11 +197,17 @@ def simulate(
             f"{'/'.join(HUKOU)}/{HOUSEHOLDS.name}": len(households),
             f"{'/'.join(HUKOU)}/{PERSONS.name}": person_defects.table_rows,
             f"{'/'.join(BUSINESS_REGISTRY)}/{ENTERPRISES.name}": enterprise_defects.table_rows,
+            **{table: rows for o in others for table, rows in o.counts.items()},
         },
-        defects=_count_defects([person_defects, enterprise_defects]),
-        systems=_serve(
-            {"/".join(HUKOU): hukou_path, "/".join(BUSINESS_REGISTRY): registry_path}, servers, step
-        ),
+        defects={
+            "/".join(HUKOU): _count_defects(person_defects),
+            "/".join(BUSINESS_REGISTRY): _count_defects(enterprise_defects),
+            **{o.key: o.defects for o in others},
+        },
+        systems={
+            **{o.key: o.location for o in others if not _is_sqlite(o.location)},
+            **_serve(sql_systems, servers, step),
+        },
     )
     (out_dir / RESULT_FILE).write_text(result.to_json() + "\n", encoding="utf-8")
     return result
@@ -196,11 +235,14 @@ def _remove_previous(out_dir: Path, databases: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _count_defects(tables: list[Defects]) -> dict[str, int]:
+def _is_sqlite(location: str) -> bool:
+    return location.startswith("sqlite:///")
+
+
+def _count_defects(defects: Defects) -> dict[str, int]:
     counts = dict.fromkeys(DEFECT_KINDS, 0)
-    for defects in tables:
-        for record in defects.records:
-            counts[record.kind] += 1
+    for record in defects.records:
+        counts[record.kind] += 1
     return counts
 
 

@@ -107,4 +107,3 @@ def load_system(system: str, sqlite_path: Path, server_url: str) -> str:
         for table in tables:
             connection.execute(f'insert into {schema}."{table}" select * from simulated."{table}"')
     return target.render_as_string(hide_password=True)
-

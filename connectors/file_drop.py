@@ -1,0 +1,508 @@
+"""Department systems that deliver files into a folder: daily CSV exports, monthly Excel workbooks.
+
+``FileDropSource(name, directory)`` lands the files matching a table's ``options["pattern"]`` (a glob
+relative to ``directory``), in name order, each exactly once. Options per table:
+
+- ``pattern`` (required), ``format``: ``csv`` (default) or ``xlsx``;
+- ``header_row``: 1-based row of the header (default 1), for workbooks with title rows above it;
+- ``renames``: ``{old header: current header}`` for a column renamed during the history;
+- ``columns``: the expected header (after renames); by default the header landed before, else the
+  first readable file's; ``sheet``: the worksheet (default the first).
+
+Every value lands as text (typing is dbt's job; an empty field or cell lands as null) under the
+file's own (Chinese) header, plus ``_source_file`` (path relative to ``directory``) and
+``_source_row`` (1-based position after the header, blank rows counted, so a workbook's sheet row is
+``header_row + _source_row``).
+
+**Exactly once.** ``state["files"]`` maps each landed file to its sha256. An unchanged file is
+skipped; the same name with other content is a re-delivery, landed again and listed in
+``state["last_run"]["redelivered"]`` (downstream keeps the latest delivery of each file). A rejected
+file is not marked landed, so a corrected re-delivery is picked up; it is remembered in
+``state["rejected"]`` with its sha256 and the options it was judged under, and is not reported again
+until its content or those options change.
+
+**Encoding** (CSV). Decided from the whole file before anything of it lands:
+
+1. a UTF-8 BOM means UTF-8; the rest must then decode strictly as UTF-8;
+2. a file with only ASCII bytes is the same text in both encodings;
+3. otherwise the file is decoded strictly as UTF-8 and as GB18030. If exactly one succeeds, that is the
+   encoding. If both succeed the file is **ambiguous** and rejected: GB18030 text is almost never
+   valid UTF-8 and UTF-8 Chinese text almost never valid GB18030 (a UTF-8 three-byte character
+   leaves GB18030 out of step, and the following comma or ``0x80`` byte is illegal), so this only
+   happens to very short files, where guessing would risk landing mojibake. If neither succeeds the
+   file is rejected. Either way the rule is ``encoding``.
+
+A file whose last bytes are an incomplete character of its encoding was cut short; it is decoded up
+to that character and its last row is treated as truncated.
+
+**Truncated files** (a failed transfer): the complete rows land and the broken last row is rejected
+(rule ``truncated_row``, with the file and row). The last row is broken when the file does not end
+with a line break and the row has fewer fields than the header, ends inside a quoted field or inside
+a multi-byte character. Landing the complete rows rather than rejecting the file keeps the day's data
+available, costs no extra pass or buffering, and loses nothing: a corrected re-delivery has another
+sha256 and supersedes the partial file. (A cut exactly at a line break cannot be told from a complete
+file; the sender's row counts would be needed.) A row with the wrong number of fields elsewhere is
+rejected as ``malformed_row``.
+
+**Schema drift**: a header that differs from the established one (beyond declared renames; order
+does not matter) rejects the file (rule ``schema_drift``), naming the added and missing columns.
+Other rules: ``empty_file`` (no header), ``unreadable`` (a workbook that cannot be opened or read to
+its end). Nothing here raises on bad input; a missing directory raises ``FileNotFoundError``.
+
+Memory: files are streamed (1 MiB byte chunks, rows through ``csv`` and read-only ``openpyxl``) into
+record batches of ``batch_size`` rows. A CSV is read three times (hash, encoding check, rows) and a
+workbook twice (check, rows), so that nothing of a file that turns out to be bad has been emitted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from connectors.base import Extraction, Rejection
+from connectors.registry import TableSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 50_000
+CHUNK_BYTES = 1 << 20
+LINEAGE_FILE, LINEAGE_ROW = "_source_file", "_source_row"
+FORMATS = ("csv", "xlsx")
+UTF8, UTF8_BOM, GB18030 = "utf-8", "utf-8-sig", "gb18030"
+
+
+class _FileRejectedError(Exception):
+    """A whole file is refused; carries the rule and the message for its ``Rejection``."""
+
+    def __init__(self, rule: str, message: str, row: int | None = None):
+        super().__init__(message)
+        self.rule, self.message, self.row = rule, message, row
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """How a CSV file decodes: the encoding to read it with and how many bytes of it are whole characters."""
+
+    encoding: str
+    readable_bytes: int
+    cut_character: bool  # the file ends inside a multi-byte character
+    ends_with_newline: bool
+
+
+def sniff_encoding(path: Path) -> Sniffed:
+    """The file's encoding by the rule in the module docstring; raises ``_FileRejectedError`` (rule encoding)."""
+    utf8 = codecs.getincrementaldecoder(UTF8)("strict")
+    gb = codecs.getincrementaldecoder(GB18030)("strict")
+    utf8_ok = gb_ok = True
+    ascii_only, size, last, bom = True, 0, b"", False
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            if size == 0:
+                bom = chunk.startswith(codecs.BOM_UTF8)
+            size += len(chunk)
+            last = chunk[-1:]
+            ascii_only = ascii_only and chunk.isascii()
+            utf8_ok = utf8_ok and _feeds(utf8, chunk)
+            gb_ok = gb_ok and _feeds(gb, chunk)
+    utf8_pending = _pending(utf8) if utf8_ok else 0
+    gb_pending = _pending(gb) if gb_ok else 0
+    if bom:
+        if not utf8_ok:
+            raise _FileRejectedError("encoding", "starts with a UTF-8 byte order mark but is not valid UTF-8")
+        encoding, pending = UTF8_BOM, utf8_pending
+    elif ascii_only:
+        encoding, pending = UTF8, 0
+    elif utf8_ok and gb_ok:
+        raise _FileRejectedError(
+            "encoding", "ambiguous: decodes both as UTF-8 and as GB18030; re-deliver in GB18030 or with a UTF-8 BOM"
+        )
+    elif utf8_ok:
+        encoding, pending = UTF8, utf8_pending
+    elif gb_ok:
+        encoding, pending = GB18030, gb_pending
+    else:
+        raise _FileRejectedError("encoding", "neither UTF-8 nor GB18030")
+    return Sniffed(encoding, size - pending, pending > 0, pending == 0 and last in (b"\n", b"\r"))
+
+
+def _feeds(decoder: codecs.IncrementalDecoder, chunk: bytes) -> bool:
+    try:
+        decoder.decode(chunk)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _pending(decoder: codecs.IncrementalDecoder) -> int:
+    """Bytes of an unfinished character at the end of the input (0 if it ended on a character boundary)."""
+    return len(decoder.getstate()[0])
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``limit`` bytes of a binary file, as a raw stream (to drop a cut-off last character)."""
+
+    def __init__(self, handle, limit: int):
+        self._handle, self._left = handle, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        count = self._handle.readinto(view)
+        self._left -= count
+        return count
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _cell_text(value) -> str | None:
+    """A workbook cell as text: whole numbers without '.0', midnight datetimes as dates, empty as null."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _with_last(items: Iterable) -> Iterator[tuple[object, bool]]:
+    """Each item with whether it is the last one."""
+    iterator = iter(items)
+    try:
+        previous = next(iterator)
+    except StopIteration:
+        return
+    for item in iterator:
+        yield previous, False
+        previous = item
+    yield previous, True
+
+
+class FileDropSource:
+    """A folder of file drops from one department system; ``name`` is ``<department>/<system>``."""
+
+    def __init__(self, name: str, directory: Path, batch_size: int = DEFAULT_BATCH_SIZE):
+        self.name = name
+        self.directory = Path(directory)
+        self.batch_size = batch_size
+
+    def close(self) -> None:
+        """Nothing stays open between files."""
+
+    def extract(self, table: TableSpec, state: dict) -> Extraction:
+        """The table's new and re-delivered files as string batches; see the module docstring."""
+        if not self.directory.is_dir():
+            raise FileNotFoundError(f"source {self.name}: drop directory {self.directory} does not exist")
+        options = table.options
+        pattern = options.get("pattern")
+        file_format = options.get("format", "csv")
+        if not pattern or file_format not in FORMATS:
+            raise ValueError(
+                f"source {self.name} table {table.name}: options need a pattern and a format in {FORMATS}, "
+                f"got pattern={pattern!r} format={file_format!r}"
+            )
+        run = _Run(self, table, copy.deepcopy(state or {}))
+        schema = pa.schema(
+            [*(pa.field(c, pa.string()) for c in run.columns), (LINEAGE_FILE, pa.string()), (LINEAGE_ROW, pa.int64())]
+        )
+        return Extraction(schema, run.batches(schema), state=run.state, rejections=run.rejections)
+
+
+class _Run:
+    """One extraction of one table: the files to read, the header to hold them to, the state it leaves."""
+
+    def __init__(self, source: FileDropSource, table: TableSpec, state: dict):
+        self.source, self.table = source, table
+        options = table.options
+        self.format = options.get("format", "csv")
+        self.header_row = int(options.get("header_row", 1))
+        self.renames = dict(options.get("renames") or {})
+        self.sheet = options.get("sheet")
+        self.state = state
+        self.state.setdefault("files", {})
+        self.state.setdefault("rejected", {})
+        self.state["last_run"] = {"landed": [], "redelivered": [], "rejected": [], "unchanged": 0}
+        self.rejections: list[Rejection] = []
+        self.paths = sorted(
+            (p for p in source.directory.glob(options["pattern"]) if p.is_file() and not _is_temporary(p)),
+            key=lambda p: p.relative_to(source.directory).as_posix(),
+        )
+        self._hashes: dict[Path, str] = {}
+        self._sniffed: dict[Path, Sniffed] = {}
+        declared = options.get("columns")
+        self.columns: list[str] = [self.renames.get(c, c) for c in declared] if declared else state.get("columns", [])
+        if not self.columns:
+            self.columns = self._first_header()
+        if self.columns:
+            self.state["columns"] = list(self.columns)
+
+    # -- which files -------------------------------------------------------------------------------
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.source.directory).as_posix()
+
+    def _hash(self, path: Path) -> str:
+        if path not in self._hashes:
+            self._hashes[path] = _sha256(path)
+        return self._hashes[path]
+
+    def _config(self) -> str:
+        """What a rejection was judged under: a file rejected under other options deserves another look."""
+        described = json.dumps([self.format, self.header_row, self.renames, self.columns, self.sheet], sort_keys=True)
+        return hashlib.sha256(described.encode()).hexdigest()[:16]
+
+    def _pending(self, path: Path) -> bool:
+        """Whether the file has content not yet landed, nor already refused under the same options."""
+        name, sha = self._relative(path), self._hash(path)
+        if self.state["files"].get(name) == sha:
+            return False
+        refused = self.state["rejected"].get(name)
+        return not (refused and refused["sha256"] == sha and refused["config"] == self._config())
+
+    def _first_header(self) -> list[str]:
+        """The header of the first pending file that has a usable one (no state, no declared columns)."""
+        for path in self.paths:
+            if not self._pending(path):
+                continue
+            try:
+                header = self._read_header(path)
+            except _FileRejectedError:
+                continue  # reported when the file's turn comes
+            if header and len(set(header)) == len(header) and all(header):
+                return header
+        return []
+
+    def _sniff(self, path: Path) -> Sniffed:
+        if path not in self._sniffed:
+            self._sniffed[path] = sniff_encoding(path)
+        return self._sniffed[path]
+
+    def _read_header(self, path: Path) -> list[str]:
+        if self.format == "xlsx":
+            with _Workbook(path, self.sheet) as rows:
+                return self._header_of(rows)
+        sniffed = self._sniff(path)
+        with self._text(path, sniffed) as text:
+            return self._header_of(csv.reader(text, strict=True))
+
+    def _header_of(self, rows: Iterator) -> list[str]:
+        """The header row after renames (cells stripped of blanks and BOMs; trailing empty cells dropped)."""
+        header = None
+        for _ in range(self.header_row):
+            header = next(rows, None)
+        cells = [(_cell_text(c) or "").strip().lstrip("\ufeff").strip() for c in header or ()]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            raise _FileRejectedError("empty_file", f"no header in row {self.header_row}")
+        return [self.renames.get(c, c) for c in cells]
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def batches(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        buffer: list[list] = []
+        for path in self.paths:
+            name = self._relative(path)
+            if not self._pending(path):
+                self.state["last_run"]["unchanged"] += 1
+                continue
+            try:
+                rows = self._csv_rows(path, name) if self.format == "csv" else self._xlsx_rows(path, name)
+                for row in rows:
+                    buffer.append(row)
+                    if len(buffer) >= self.source.batch_size:
+                        yield self._batch(schema, buffer)
+                        buffer = []
+            except _FileRejectedError as refused:
+                self._reject(name, refused.row, refused.rule, refused.message)
+                self.state["rejected"][name] = {
+                    "sha256": self._hash(path),
+                    "rule": refused.rule,
+                    "config": self._config(),
+                }
+                self.state["last_run"]["rejected"].append(name)
+                continue
+            previous = self.state["files"].get(name)
+            if previous is not None:
+                log.warning("%s/%s: %s re-delivered with new content; landing it again", self.source.name,
+                            self.table.name, name)  # fmt: skip
+                self.state["last_run"]["redelivered"].append(name)
+            self.state["files"][name] = self._hash(path)
+            self.state["rejected"].pop(name, None)
+            self.state["last_run"]["landed"].append(name)
+        if buffer:
+            yield self._batch(schema, buffer)
+
+    def _batch(self, schema: pa.Schema, rows: list[list]) -> pa.RecordBatch:
+        columns = list(zip(*rows, strict=True))
+        arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def _reject(self, file: str, row: int | None, rule: str, message: str) -> None:
+        rejection = Rejection(self.source.name, self.table.name, file, row, rule, message)
+        log.warning("rejected %s", rejection)
+        self.rejections.append(rejection)
+
+    def _order(self, header: list[str]) -> list[int]:
+        """Positions in the file's header of the established columns; raises ``_FileRejectedError`` on drift."""
+        if not self.columns:  # only when no pending file had a usable header, so this one has none either
+            raise _FileRejectedError("schema_drift", f"no usable header: {header}")
+        duplicated = sorted({c for c in header if header.count(c) > 1})
+        unnamed = [i + 1 for i, c in enumerate(header) if not c]
+        added = [c for c in header if c and c not in self.columns]
+        missing = [c for c in self.columns if c not in header]
+        if duplicated or unnamed or added or missing:
+            problems = [
+                f"{label} {values}"
+                for label, values in (
+                    ("added columns", added),
+                    ("missing columns", missing),
+                    ("duplicated columns", duplicated),
+                    ("unnamed columns at positions", unnamed),
+                )
+                if values
+            ]
+            hint = " (declare a rename in the table's options if a column was renamed)" if added and missing else ""
+            raise _FileRejectedError("schema_drift", f"header differs from {self.columns}: {'; '.join(problems)}{hint}")
+        return [header.index(c) for c in self.columns]
+
+    def _text(self, path: Path, sniffed: Sniffed):
+        raw = _Prefix(path.open("rb"), sniffed.readable_bytes)
+        return io.TextIOWrapper(io.BufferedReader(raw, CHUNK_BYTES), encoding=sniffed.encoding, newline="")
+
+    def _csv_rows(self, path: Path, name: str) -> Iterator[list]:
+        sniffed = self._sniff(path)
+        with self._text(path, sniffed) as text:
+            reader = csv.reader(text, strict=True)
+            order = self._order(self._header_of(reader))
+            width = len(order)  # trailing fields beyond the header's are allowed only when empty, as in the header
+            number = 0
+            for (record, error), is_last in _with_last(_records(reader)):
+                number += 1
+                if error is not None:
+                    at_end = is_last and error == "unexpected end of data"
+                    rule, why = (
+                        ("truncated_row", "file ends inside a quoted field") if at_end else ("malformed_row", error)
+                    )
+                    self._reject(name, number, rule, why)
+                    continue
+                if not record:
+                    continue
+                if is_last and not sniffed.ends_with_newline and (len(record) < width or sniffed.cut_character):
+                    why = "inside a multi-byte character" if sniffed.cut_character else f"after {len(record)} fields"
+                    self._reject(name, number, "truncated_row", f"file ends {why} of {width}: an interrupted transfer?")
+                    continue
+                if len(record) < width or any(record[width:]):
+                    self._reject(name, number, "malformed_row", f"{len(record)} fields where the header has {width}")
+                    continue
+                yield [*(record[i] or None for i in order), name, number]
+
+    def _xlsx_rows(self, path: Path, name: str) -> Iterator[list]:
+        with _Workbook(path, self.sheet) as rows:  # first pass: the workbook reads to its end
+            self._header_of(rows)
+            for _ in rows:
+                pass
+        with _Workbook(path, self.sheet) as rows:
+            header = self._header_of(rows)
+            order, width = self._order(header), len(header)
+            for number, cells in enumerate(_changed_if_unreadable(rows, name), start=1):
+                values = [_cell_text(c) for c in cells]
+                if all(v is None for v in values):
+                    continue
+                if any(v is not None for v in values[width:]):
+                    self._reject(name, number, "malformed_row", f"values beyond the header's {width} columns")
+                    continue
+                values += [None] * (width - len(values))
+                yield [*(values[i] for i in order), name, number]
+
+
+def _changed_if_unreadable(rows: Iterator[tuple], name: str) -> Iterator[tuple]:
+    """Rows of a workbook that read to its end a moment ago: failing now means it changed, not bad input."""
+    try:
+        yield from rows
+    except _FileRejectedError as refused:
+        raise RuntimeError(f"{name} changed while being landed: {refused.message}") from refused
+
+
+def _records(reader) -> Iterator[tuple[list[str] | None, str | None]]:
+    """CSV records, or the parser's complaint about one; the reader resumes after a bad record."""
+    while True:
+        try:
+            yield next(reader), None
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield None, str(error)
+
+
+def _is_temporary(path: Path) -> bool:
+    """Partial uploads and editor lock files are not deliveries."""
+    return path.name.startswith((".", "~$")) or path.suffix in (".tmp", ".part", ".partial")
+
+
+class _Workbook:
+    """A workbook opened read-only: its sheet's rows as values; any failure to read is ``unreadable``."""
+
+    def __init__(self, path: Path, sheet: str | None):
+        self.path, self.sheet, self.book = path, sheet, None
+
+    def __enter__(self) -> Iterator[tuple]:
+        import openpyxl  # only file drops of workbooks need it
+
+        try:
+            self.book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            worksheet = self.book[self.sheet] if self.sheet else self.book.worksheets[0]
+        except Exception as error:  # whatever a broken workbook raises, it is refused
+            raise _FileRejectedError(
+                "unreadable", f"cannot open the workbook: {type(error).__name__}: {error}"
+            ) from error
+        return self._guarded(worksheet.iter_rows(values_only=True))
+
+    def _guarded(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+        number = 0
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as error:
+                raise _FileRejectedError(
+                    "unreadable", f"cannot read past sheet row {number}: {error}", number
+                ) from error
+            number += 1
+            yield row
+
+    def __exit__(self, *exc) -> None:
+        if self.book is not None:
+            self.book.close()

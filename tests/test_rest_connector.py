@@ -1,0 +1,299 @@
+"""RestSource against the simulated departments' API server, a real process on 127.0.0.1: rows
+conserved, incremental by watermark, retries through 503s and 429s, a clear give-up, schema drift
+mid-stream, and the token kept out of every message."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from citybase.simulator.api_server import register_api_tables, start_api_server
+from connectors.landing import LandingZone
+from connectors.registry import TableSpec
+from connectors.rest import RestSource, RestSourceError, _as_text
+from tests.test_api_server import COURTS, SOCIAL, copy_city, make_city, query
+
+SOURCE = "hr_social_security/social_insurance"
+
+
+def spec(table: str, key: str, cursor: str | None = "updated_at", system: str = "social_insurance", **options):
+    return TableSpec(table, (key,), cursor, {}, {"endpoint": f"{system}/{table}", **options})
+
+
+INSURED = spec("insured_persons", "insured_id")
+CONTRIBUTIONS = spec("contributions", "contribution_id", cursor="paid_at")
+ARREARS = spec("arrears", "arrears_id")
+DEBTORS = spec("dishonest_debtors", "case_id", system="dishonest_debtors")
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    return make_city(tmp_path_factory.mktemp("rest_city"))
+
+
+@pytest.fixture(scope="module")
+def server(city):
+    with start_api_server(city.root, rate_limit=10_000) as running:
+        yield running
+
+
+def extract_all(source: RestSource, table: TableSpec, state: dict | None = None) -> tuple[pa.Table, dict, list]:
+    extraction = source.extract(table, state or {})
+    batches = list(extraction.batches)
+    for batch in batches:
+        assert batch.schema == extraction.schema
+    return pa.Table.from_batches(batches, schema=extraction.schema), extraction.state, extraction.rejections
+
+
+def store_rows(path: Path, table: str, key: str, where: str = "", parameters=()) -> list[dict]:
+    return [dict(r) for r in query(path, f"SELECT * FROM {table} {where} ORDER BY {key}", parameters)]
+
+
+def test_extracts_every_row_as_stored(server, city):
+    source = RestSource(SOURCE, server.api_url, server.token, page_size=1000, batch_rows=4000)
+    for table in (INSURED, CONTRIBUTIONS, ARREARS):
+        landed, state, rejections = extract_all(source, table)
+        expected = store_rows(city.root / SOCIAL, table.name, table.primary_key[0])
+        assert landed.to_pylist() == expected  # same rows, same order, same values (NULLs, whitespace, x)
+        assert landed.num_rows == city.social.counts[f"{SOURCE}/{table.name}"]
+        assert rejections == []
+        assert state["rows"] == len(expected)
+        assert state["watermark"] == max(r[table.cursor] for r in expected)
+    assert dict(zip(landed.schema.names, map(str, landed.schema.types), strict=True)) == {
+        "arrears_id": "int64",
+        "employer_uscc": "string",
+        "months_owed": "int64",
+        "amount": "double",
+        "since": "string",
+        "updated_at": "string",
+    }
+    source.close()
+
+
+def test_lands_through_the_landing_zone(server, city, tmp_path):
+    source = RestSource(SOURCE, server.api_url, server.token, page_size=500, batch_rows=1500)
+    zone = LandingZone(tmp_path / "landing")
+    landing = zone.land_table(SOURCE, "insured_persons", "run-1", source.extract(INSURED, {}))
+    assert landing.rows == city.social.counts[f"{SOURCE}/insured_persons"]
+    assert landing.batches == -(-landing.rows // 1500)
+    assert zone.verify_table(SOURCE, "insured_persons", "run-1") == []
+    assert landing.state["watermark"] is not None
+
+
+@settings(max_examples=12, deadline=None)
+@given(page_size=st.integers(1, 400), batch_rows=st.integers(1, 1000))
+def test_any_page_and_batch_size_conserves_rows(server, city, page_size, batch_rows):
+    source = RestSource("courts/dishonest_debtors", server.api_url, server.token, page_size=page_size,
+                        batch_rows=batch_rows)  # fmt: skip
+    try:
+        landed, state, _ = extract_all(source, DEBTORS)
+    finally:
+        source.close()
+    expected = store_rows(city.root / COURTS, "dishonest_debtors", "case_id")
+    assert landed.column("case_id").to_pylist() == [r["case_id"] for r in expected]
+    assert landed.to_pylist() == expected
+    assert state["pages"] == max(1, -(-len(expected) // page_size))
+
+
+def test_incremental_lands_only_newer_rows(city, tmp_path):
+    data_dir = copy_city(city, tmp_path / "incremental")
+    store = data_dir / SOCIAL
+    with start_api_server(data_dir, rate_limit=10_000) as running:
+        source = RestSource(SOURCE, running.api_url, running.token, page_size=300)
+        # A watermark in the middle of the table's history: only rows updated after it come.
+        middle = "2025-06-30 12:00:00"
+        landed, state, _ = extract_all(source, INSURED, {"watermark": middle})
+        expected = store_rows(store, "insured_persons", "insured_id", "WHERE updated_at > ?", [middle])
+        assert 0 < len(expected) < city.social.counts[f"{SOURCE}/insured_persons"]
+        assert landed.to_pylist() == expected
+        watermark = state["watermark"]
+        assert watermark == max(r["updated_at"] for r in expected)
+
+        # Nothing changed since: an empty run keeps the watermark and the schema.
+        again, unchanged, _ = extract_all(source, INSURED, state)
+        assert again.num_rows == 0
+        assert unchanged["watermark"] == watermark
+        assert again.schema == landed.schema
+
+        # The department updates three records: the next run lands exactly those.
+        with sqlite3.connect(store) as connection:
+            connection.execute(
+                "UPDATE insured_persons SET status = '暂停缴费', updated_at = '2026-01-05 09:30:00' "
+                "WHERE insured_id IN (2, 3, 5)"
+            )
+        newer, after, _ = extract_all(source, INSURED, unchanged)
+        assert newer.column("insured_id").to_pylist() == [2, 3, 5]
+        assert set(newer.column("status").to_pylist()) == {"暂停缴费"}
+        assert after["watermark"] == "2026-01-05 09:30:00"
+        source.close()
+
+
+def test_watermark_is_not_advanced_until_batches_are_exhausted(server):
+    source = RestSource(SOURCE, server.api_url, server.token, page_size=100, batch_rows=100)
+    extraction = source.extract(INSURED, {"watermark": "2000-01-01 00:00:00"})
+    next(extraction.batches)
+    assert extraction.state["watermark"] == "2000-01-01 00:00:00"
+    for _ in extraction.batches:
+        pass
+    assert extraction.state["watermark"] > "2000-01-01 00:00:00"
+    source.close()
+
+
+def test_retries_survive_a_flaky_server(city, tmp_path):
+    with start_api_server(copy_city(city, tmp_path / "flaky"), rate_limit=10_000, flaky=0.2, seed=3) as flaky:
+        source = RestSource(SOURCE, flaky.api_url, flaky.token, page_size=250, max_retries=8,
+                            backoff_base=0.005, backoff_max=0.05, seed=1)  # fmt: skip
+        landed, _, _ = extract_all(source, CONTRIBUTIONS)
+    assert landed.to_pylist() == store_rows(city.root / SOCIAL, "contributions", "contribution_id")
+    pages = -(-landed.num_rows // 250)
+    assert source.stats.retried_for.get("HTTP 503", 0) >= 3  # ~20 % of ~pages requests
+    assert source.stats.requests == pages + source.stats.retries
+    source.close()
+
+
+def test_retries_honour_rate_limiting(city, tmp_path):
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    with start_api_server(copy_city(city, tmp_path / "limited"), rate_limit=8, burst=4) as limited:
+        source = RestSource(SOURCE, limited.api_url, limited.token, page_size=10, sleep=sleep, backoff_base=0.01)
+        started = time.monotonic()
+        landed, _, _ = extract_all(source, ARREARS)
+        elapsed = time.monotonic() - started
+    assert landed.to_pylist() == store_rows(city.root / SOCIAL, "arrears", "arrears_id")
+    assert source.stats.retried_for.get("HTTP 429", 0) >= 1
+    assert min(slept) >= 1.0  # Retry-After: 1 was honoured, not just the tiny backoff
+    assert elapsed >= sum(slept)
+    source.close()
+
+
+def _dead_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gives_up_with_a_clear_message_on_a_dead_port():
+    port = _dead_port()
+    source = RestSource(SOURCE, f"http://127.0.0.1:{port}/api/v1", "secret-token-123", max_retries=2,
+                        backoff_base=0.01)  # fmt: skip
+    with pytest.raises(RestSourceError) as failure:
+        source.extract(INSURED, {})
+    message = str(failure.value)
+    assert SOURCE in message
+    assert "social_insurance/insured_persons" in message
+    assert f"127.0.0.1:{port}" in message
+    assert "after 3 attempts" in message
+    assert "ConnectError" in message
+    assert source.stats.requests == 3
+    assert source.stats.retries == 2
+
+
+def test_client_errors_are_not_retried(server):
+    source = RestSource(SOURCE, server.api_url, "wrong-token-456", max_retries=5)
+    with pytest.raises(RestSourceError, match="HTTP 401"):
+        source.extract(INSURED, {})
+    assert source.stats.requests == 1
+    right = RestSource(SOURCE, server.api_url, server.token)
+    with pytest.raises(RestSourceError, match="HTTP 404"):
+        right.extract(spec("nowhere", "id"), {})
+    with pytest.raises(RestSourceError, match=r"no options\.endpoint"):
+        right.extract(TableSpec("insured_persons", ("insured_id",), None, {}, {}), {})
+
+
+def test_token_never_appears_in_errors_or_logs(server, caplog):
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore log every request at DEBUG
+    texts: list[str] = []
+    source = RestSource(SOURCE, server.api_url, server.token, page_size=50)
+    extract_all(source, ARREARS)
+    texts.append(repr(source))
+    failures = [  # unreachable, refused (a token that contains the real one), and an unknown endpoint
+        (RestSource(SOURCE, f"http://127.0.0.1:{_dead_port()}/api/v1", server.token, max_retries=1), INSURED),
+        (RestSource(SOURCE, server.api_url, server.token + "-revoked"), INSURED),
+        (RestSource(SOURCE, server.api_url, server.token), spec("missing", "id")),
+    ]
+    for failing, table in failures:
+        with pytest.raises(RestSourceError) as failure:
+            failing.extract(table, {})
+        texts += [str(failure.value), repr(failure.value), repr(failure.value.__cause__), repr(failing)]
+        failing.close()
+    assert caplog.records  # something was logged, so the check below means something
+    for text in [*texts, caplog.text]:
+        assert server.token not in text
+    assert server.token not in (server.data_dir / ".api_server" / "server.log").read_text()
+
+
+# -- schema: inferred from the first page, stable through the run ------------------------------------
+
+
+@pytest.fixture
+def drifting(tmp_path):
+    """A tiny API system whose table the test alters between pages, as a department might mid-run."""
+    store = tmp_path / "drift_dept" / "drift.sqlite"
+    store.parent.mkdir()
+    with sqlite3.connect(store) as connection:
+        connection.execute("CREATE TABLE events (event_id INTEGER PRIMARY KEY, amount INTEGER, note TEXT, at TEXT)")
+        connection.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?)", [(i, i * 10, f"n{i}", f"2025-01-{i:02d}") for i in range(1, 31)]
+        )
+        connection.execute("UPDATE events SET amount = 2.5 WHERE event_id = 25")  # REAL in an INTEGER column
+        connection.execute("UPDATE events SET amount = NULL WHERE event_id <= 10")
+        register_api_tables(connection, [("events", "event_id", "at")])
+    with start_api_server(tmp_path, rate_limit=10_000) as running:
+        yield running, store
+
+
+def test_schema_drift_mid_stream_is_noted_not_fatal(drifting):
+    server, store = drifting
+    source = RestSource("drift_dept/drift", server.api_url, server.token, page_size=10, batch_rows=10)
+    table = TableSpec("events", ("event_id",), "at", {}, {"endpoint": "drift/events"})
+    extraction = source.extract(table, {})
+    # First page: amount all null there, so it is text unless declared; note is text.
+    assert extraction.schema.field("amount").type == pa.string()
+    with sqlite3.connect(store) as connection:  # the department changes its schema after page one
+        connection.execute("ALTER TABLE events ADD COLUMN category TEXT DEFAULT 'x'")
+        connection.execute("ALTER TABLE events DROP COLUMN note")
+    landed = pa.Table.from_batches(list(extraction.batches), schema=extraction.schema)
+    assert landed.num_rows == 30
+    assert landed.schema.names == ["event_id", "amount", "note", "at"]
+    assert landed.column("note").to_pylist() == [f"n{i}" for i in range(1, 11)] + [None] * 20
+    assert landed.column("amount").to_pylist()[10:12] == ["110", "120"]  # numbers in a text column: JSON text
+    assert extraction.state["new_fields"] == ["category"]
+    assert extraction.rejections == []
+    assert extraction.state["columns"] == {"event_id": "int64", "amount": "string", "note": "string", "at": "string"}
+
+
+def test_declared_types_fix_the_schema_and_misfits_are_rejected(drifting):
+    server, _ = drifting
+    source = RestSource("drift_dept/drift", server.api_url, server.token, page_size=10)
+    table = TableSpec("events", ("event_id",), "at", {}, {"endpoint": "drift/events", "types": {"amount": "int64"}})
+    landed, state, rejections = extract_all(source, table)
+    assert landed.schema.field("amount").type == pa.int64()
+    amounts = landed.column("amount").to_pylist()
+    assert amounts[:10] == [None] * 10
+    assert amounts[24] is None  # 2.5 does not fit int64
+    assert amounts[23] == 240
+    assert [(r.row, r.rule, r.file) for r in rejections] == [(25, "type_mismatch", "drift/events")]
+    assert "2.5" not in rejections[0].message  # values are not copied into manifests
+    # The next run keeps int64 even without the declaration, because the state remembers it.
+    plain = TableSpec("events", ("event_id",), None, {}, {"endpoint": "drift/events"})
+    again, _, _ = extract_all(source, plain, state)
+    assert again.schema.field("amount").type == pa.int64()
+
+
+def test_nested_and_boolean_values_land_as_json_text():
+    assert _as_text({"b": [1, 2], "a": "郑州"}) == '{"a":"郑州","b":[1,2]}'
+    assert _as_text(True) == "true"
+    assert _as_text(1.5) == "1.5"
+    assert _as_text(None) is None
