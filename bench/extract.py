@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.measure import measure
+from bench.measure import measure, versus
 
 TABLE = ("public_security/hukou", "persons", ("person_id",))
 
@@ -54,10 +54,7 @@ def run(rows: int) -> list[dict]:
         cursor = measure(_ours, city, landing, False)
         alternative = measure(_pandas, city, landing)
     for result in (native, cursor):
-        result["speedup"] = (
-            f"{result['rows_per_s'] / alternative['rows_per_s']:.1f}x rows/s, "
-            f"{result['peak_rss_mib'] / alternative['peak_rss_mib']:.2f}x memory"
-        )
+        result["speedup"] = versus(result, alternative)
     return [
         {"benchmark": "extract sql (SQLite)", "approach": "SqlSource, DuckDB scanner", **native},
         {"benchmark": "extract sql (SQLite)", "approach": "SqlSource, SQLAlchemy cursor", **cursor},

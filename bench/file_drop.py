@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from bench.measure import measure
+from bench.measure import measure, versus
 
 
 def _export(city: Path, drop: Path, rows: int) -> int:
@@ -61,10 +61,7 @@ def run(rows: int) -> list[dict]:
         measure(_export, city, drop, rows)
         ours = measure(_ours, drop, landing)
         alternative = measure(_pandas, drop, landing)
-    ours["speedup"] = (
-        f"{ours['rows_per_s'] / alternative['rows_per_s']:.1f}x rows/s, "
-        f"{ours['peak_rss_mib'] / alternative['peak_rss_mib']:.2f}x memory"
-    )
+    ours["speedup"] = versus(ours, alternative)
     return [
         {"benchmark": "extract file drop (GB18030 CSV)", "approach": "FileDropSource", **ours},
         {"benchmark": "extract file drop (GB18030 CSV)", "approach": "pandas.read_csv + to_parquet", **alternative},

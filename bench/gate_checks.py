@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from bench.measure import measure
+from bench.measure import measure, versus
 from citybase.codes import id_number_check_char, id_number_problem
 from citybase.quality.code_conditions import id_number_is_valid
 
@@ -59,7 +59,7 @@ def run(rows: int) -> list[dict]:
         measure(_make_warehouse, path, rows)  # in a child, so the data never inflates this process
         ours = measure(_pushed_down, path)
         alternative = measure(_pandas, path)
-    ours["speedup"] = f"{ours['rows_per_s'] / alternative['rows_per_s']:.1f}x faster"
+    ours["speedup"] = versus(ours, alternative)
     return [
         {"benchmark": "gate ID check", "approach": "SQL in DuckDB (GX push-down)", **ours},
         {"benchmark": "gate ID check", "approach": "pandas.read_sql + Python", **alternative},

@@ -33,3 +33,11 @@ def measure(function: Callable[..., int], *args) -> dict:
     if process.exitcode:
         raise RuntimeError(f"benchmark child exited with {process.exitcode}")
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "peak_rss_mib": peak}
+
+
+def versus(ours: dict, alternative: dict) -> str:
+    """How ``ours`` compares with the alternative measured in the same run."""
+    return (
+        f"{ours['rows_per_s'] / alternative['rows_per_s']:.1f}x rows/s, "
+        f"{ours['peak_rss_mib'] / alternative['peak_rss_mib']:.2f}x memory"
+    )

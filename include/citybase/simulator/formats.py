@@ -1,10 +1,11 @@
-"""How the department systems write dates and times: ISO dates, 'YYYY-MM-DD HH:MM:SS' timestamps."""
+"""How the department systems write values: ISO dates, 'YYYY-MM-DD HH:MM:SS' timestamps, zero-padded codes."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
+from numpy.dtypes import StringDType
 
 SECONDS_PER_DAY = 86_400
 
@@ -46,3 +47,16 @@ def later_touch(rng: np.random.Generator, since: np.ndarray, until: int, untouch
     n = len(since)
     elapsed = ((until - since) * rng.random(n) ** 0.4).astype(np.int64)
     return np.where(rng.random(n) < untouched_share, since, since + elapsed)
+
+
+def digits(values: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded decimal text of each value: the serial parts of codes and certificate numbers."""
+    return np.strings.zfill(np.asarray(values).astype(np.int64).astype(StringDType()), width)
+
+
+def concat(*parts) -> np.ndarray:
+    """Element-wise concatenation of string arrays (and scalars), vectorised."""
+    result = parts[0]
+    for part in parts[1:]:
+        result = np.strings.add(result, part)
+    return np.asarray(result, dtype=StringDType())

@@ -23,7 +23,15 @@ from numpy.dtypes import StringDType
 
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.codes.id_number import ID_CHECK_CHARS
-from citybase.simulator.formats import SECONDS_PER_DAY, day_number, format_dates, format_timestamps, later_touch
+from citybase.simulator.formats import (
+    SECONDS_PER_DAY,
+    concat,
+    day_number,
+    digits,
+    format_dates,
+    format_timestamps,
+    later_touch,
+)
 from citybase.simulator.output import SystemOutput
 from citybase.simulator.planning import RURAL_HOUSING, URBAN_HOUSING, Cadastre
 from citybase.simulator.population import DIVISION_SHARES, Households, Population
@@ -167,7 +175,7 @@ def simulate_registrations(
     unit = np.where(
         homestead,
         "整幢",
-        _concat(stairwell.astype(StringDType()), "单元", floor.astype(StringDType()), _digits(room, 2)),
+        concat(stairwell.astype(StringDType()), "单元", floor.astype(StringDType()), digits(room, 2)),
     ).astype(StringDType())
     area = np.where(
         homestead, rng.uniform(120, 280, count), np.clip(rng.lognormal(np.log(95), 0.3, count), 35, 300)
@@ -189,8 +197,8 @@ def simulate_registrations(
     _, serial = runs((authority * 10_000 + year)[by_book])
     number = np.empty(count, dtype=np.int64)
     number[by_book] = serial + 1
-    certificate = _concat(
-        "豫(", year.astype(StringDType()), ")", _AUTHORITIES[authority], "不动产权第", _digits(number, 7), "号"
+    certificate = concat(
+        "豫(", year.astype(StringDType()), ")", _AUTHORITIES[authority], "不动产权第", digits(number, 7), "号"
     )
     opened = registered * SECONDS_PER_DAY + rng.integers(30_600, 63_000, count)
     updated = later_touch(rng, opened, (last_day + 1) * SECONDS_PER_DAY - 1, untouched_share=0.5)
@@ -276,7 +284,7 @@ def _plan_defects(
     building = registrations.building[orphan]
     parcel = cadastre.building_parcel[building]
     on_parcel = np.bincount(cadastre.building_parcel, minlength=len(cadastre.parcel_number))[parcel]
-    ghost = _concat(cadastre.parcel_number[parcel], "F", _digits(on_parcel + rng.integers(1, 10, len(orphan)), 4))
+    ghost = concat(cadastre.parcel_number[parcel], "F", digits(on_parcel + rng.integers(1, 10, len(orphan)), 4))
     true_ids = cadastre.building_id[building].tolist()
     for row, wrong, true in zip(orphan.tolist(), ghost.tolist(), true_ids, strict=True):
         overrides["building_id"][row] = wrong
@@ -330,14 +338,3 @@ def _write_table(
             names = ("registration_id", *COLUMNS, "updated_at")
             connection.executemany(insert, zip(*(values[name] for name in names), strict=True))
     connection.execute(f"CREATE INDEX {TABLE}_updated_at ON {TABLE} (updated_at)")
-
-
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    return np.strings.zfill(np.asarray(values).astype(np.int64).astype(StringDType()), width)
-
-
-def _concat(*parts) -> np.ndarray:
-    result = parts[0]
-    for part in parts[1:]:
-        result = np.strings.add(result, part)
-    return np.asarray(result, dtype=StringDType())

@@ -33,6 +33,7 @@ from shapely.ops import voronoi_diagram
 
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.codes.division import ZHENGZHOU_CITY_CODE
+from citybase.simulator.formats import concat, digits
 from citybase.simulator.output import SystemOutput
 from citybase.simulator.population import DIVISION_SHARES, Households, Population
 from citybase.simulator.sampling import allocate, runs, stream, weighted_top_k
@@ -322,12 +323,12 @@ def _division_parcels(
         ]
     )
     feature = np.where(land_use == RURAL_HOUSING, "JC", "GB")
-    numbers = _concat(
+    numbers = concat(
         ZHENGZHOU_DIVISIONS[index].code,
-        _digits(zone, 3),
-        _digits(subzone, 3),
+        digits(zone, 3),
+        digits(subzone, 3),
         feature.astype(StringDType()),
-        _digits(sequence + 1, 5),
+        digits(sequence + 1, 5),
     )
     return bounds, land_use, numbers
 
@@ -368,7 +369,7 @@ def _buildings(
         parcel_division=division,
         parcel_land_use=land_use,
         parcel_bounds=bounds,
-        building_id=_concat(numbers[parcel], "F", _digits(slot + 1, 4)),
+        building_id=concat(numbers[parcel], "F", digits(slot + 1, 4)),
         building_parcel=parcel,
         building_floors=floors,
         building_completed=completed,
@@ -402,39 +403,28 @@ def _plan_defects(rng: np.random.Generator, rows: int, defect_rate: float, kinds
 # --- GeoJSON text ---------------------------------------------------------------------------------------------------
 
 
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    return np.strings.zfill(np.asarray(values).astype(np.int64).astype(StringDType()), width)
-
-
-def _concat(*parts) -> np.ndarray:
-    result = parts[0]
-    for part in parts[1:]:
-        result = np.strings.add(result, part)
-    return np.asarray(result, dtype=StringDType())
-
-
 def _decimal_text(values: np.ndarray, places: int) -> np.ndarray:
     """Exactly ``places`` decimals (non-negative values), without the float repr's occasional long tails."""
     scaled = np.rint(np.asarray(values) * 10**places).astype(np.int64)
     whole, fraction = np.divmod(scaled, 10**places)
-    return _concat(whole.astype(StringDType()), ".", _digits(fraction, places))
+    return concat(whole.astype(StringDType()), ".", digits(fraction, places))
 
 
 def _quoted(values) -> np.ndarray:
-    return _concat('"', values, '"')
+    return concat('"', values, '"')
 
 
 def _properties(fields: list[tuple[str, np.ndarray]], absent: np.ndarray) -> np.ndarray:
     """'{"k":v,...}' per row; ``absent[i]`` is the index of the field row i lacks, or -1."""
     result = None
     for position, (name, text) in enumerate(fields):
-        member = np.where(absent == position, "", _concat(f'"{name}":', text)).astype(StringDType())
+        member = np.where(absent == position, "", concat(f'"{name}":', text)).astype(StringDType())
         if result is None:
             result = member
         else:
             separator = np.where((result != "") & (member != ""), ",", "").astype(StringDType())
-            result = _concat(result, separator, member)
-    return _concat("{", result, "}")
+            result = concat(result, separator, member)
+    return concat("{", result, "}")
 
 
 def _rectangles(bounds: np.ndarray, bowtie: np.ndarray, swapped: np.ndarray) -> np.ndarray:
@@ -448,13 +438,13 @@ def _rectangles(bounds: np.ndarray, bowtie: np.ndarray, swapped: np.ndarray) -> 
     first[swapped], second[swapped] = second[swapped], first[swapped].copy()
     ring = None
     for vertex in range(5):
-        point = _concat("[", first[:, vertex], ",", second[:, vertex], "]")
-        ring = point if ring is None else _concat(ring, ",", point)
-    return _concat('{"type":"Polygon","coordinates":[[', ring, "]]}")
+        point = concat("[", first[:, vertex], ",", second[:, vertex], "]")
+        ring = point if ring is None else concat(ring, ",", point)
+    return concat('{"type":"Polygon","coordinates":[[', ring, "]]}")
 
 
 def _features(properties: np.ndarray, geometry: np.ndarray) -> np.ndarray:
-    return _concat('{"type":"Feature","properties":', properties, ',"geometry":', geometry, "}")
+    return concat('{"type":"Feature","properties":', properties, ',"geometry":', geometry, "}")
 
 
 def _write_layer(path: Path, name: str, chunks: Iterator[np.ndarray]) -> int:
