@@ -34,12 +34,17 @@ class Rejection:
 
 @dataclass
 class Extraction:
-    """One table's data for one run. ``state`` and ``rejections`` are final once ``batches`` is exhausted."""
+    """One table's data for one run. ``state`` and ``rejections`` are final once ``batches`` is exhausted.
+
+    An incremental extraction (only rows changed since the last run) also streams ``keys``: the
+    primary keys of every row the system holds now, from which the landing zone finds the deletes.
+    """
 
     schema: pa.Schema
     batches: Iterator[pa.RecordBatch]
     state: dict = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
+    keys: Iterator[pa.RecordBatch] | None = None
 
 
 class Source(Protocol):

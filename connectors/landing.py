@@ -1,7 +1,9 @@
 """The landing zone: append-only Parquet batches, each with a manifest.
 
 Layout: ``<root>/<department>/<system>/<table>/run=<run_id>/batch-<n>.parquet`` plus
-``batch-<n>.manifest.json``; ``_table.json`` marks a table's landing complete and
+``batch-<n>.manifest.json``; an incremental run also lands ``keys.parquet`` (every key the system
+holds now) and ``deletes.parquet`` (keys it held at the previous run and no longer does).
+``_table.json`` marks a table's landing complete and
 ``<root>/<department>/<system>/_runs/<run_id>.json`` marks the whole run complete. Downstream reads
 only complete runs. Nothing is ever overwritten: files are created with a hard link that fails if
 the name exists, then made read-only; a failed attempt's partial output is moved aside to
@@ -15,10 +17,11 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -57,6 +60,7 @@ class TableLanding:
     rejections: list[dict] = field(default_factory=list)  # input refused, with file, row and rule
     columns: dict[str, str] = field(default_factory=dict)  # name -> Arrow type, to detect schema drift
     schema_changes: list[str] = field(default_factory=list)  # additive changes since the previous run
+    deleted: int = 0  # keys the system no longer holds (incremental runs)
 
 
 @dataclass(frozen=True)
@@ -154,13 +158,54 @@ class LandingZone:
             rows += batch.num_rows
         if count == 0:  # an empty table still lands a (schema-carrying) empty file, so readers see its columns
             _create_once(directory / "batch-00000.parquet", lambda p: pq.write_table(schema.empty_table(), p))
+        deleted = 0
+        if extraction.keys is not None:
+            deleted = self._land_deletes(source, table, directory, extraction.keys)
         landing = TableLanding(
             source, table, run_id, rows, count, fingerprint, str(directory),
             state=extraction.state, rejections=[asdict(r) for r in extraction.rejections],
-            columns={f.name: str(f.type) for f in schema}, schema_changes=list(schema_changes),
+            columns={f.name: str(f.type) for f in schema}, schema_changes=list(schema_changes), deleted=deleted,
         )  # fmt: skip
         _write_json(directory / "_table.json", asdict(landing))
         return landing
+
+    def _land_deletes(self, source: str, table: str, directory: Path, keys: Iterator[pa.RecordBatch]) -> int:
+        """Land the current keys, and as deletes the previous run's keys that are gone; DuckDB does the
+        anti-join, so even a city's worth of keys never has to fit in memory at once."""
+        batches = iter(keys)
+        first = next(batches, None)
+        if first is None:
+            raise LandingError(f"{source}/{table}: an incremental extraction came without the table's keys")
+
+        def write_keys(path: Path) -> None:
+            with pq.ParquetWriter(path, first.schema) as writer:
+                writer.write_batch(first)
+                for batch in batches:
+                    writer.write_batch(batch)
+
+        _create_once(directory / "keys.parquet", write_keys)
+        previous = self.latest_landing(source, table)
+        if previous is None:
+            raise LandingError(f"{source}/{table}: an incremental run needs a previous run to compare keys with")
+        previous_dir = Path(previous.path)
+        before = (
+            previous_dir / "keys.parquet"
+            if (previous_dir / "keys.parquet").exists()
+            else previous_dir / "batch-*.parquet"
+        )
+        names = ", ".join(f'"{name}"' for name in first.schema.names)
+        query = (
+            f"select {names} from read_parquet('{before}', union_by_name = true) "
+            f"except select {names} from read_parquet('{directory / 'keys.parquet'}')"
+        )
+        with duckdb.connect() as connection:
+            _create_once(
+                directory / "deletes.parquet",
+                lambda p: connection.execute(f"copy ({query}) to '{p}' (format parquet)"),
+            )
+            return connection.execute(
+                f"select count(*) from read_parquet('{directory / 'deletes.parquet'}')"
+            ).fetchone()[0]
 
     def complete_run(self, source: str, run_id: str, started_at: str, tables: Iterable[TableLanding]) -> RunManifest:
         """Mark the run complete: from now on it is what downstream may read."""

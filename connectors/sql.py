@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -34,6 +35,17 @@ SCANNERS = {"sqlite": "sqlite_scanner", "postgresql": "postgres_scanner", "mysql
 
 class SourceUnavailableError(RuntimeError):
     """The department system cannot be reached; the message names the source."""
+
+
+def _tracking_watermark(batches: Iterator[pa.RecordBatch], cursor: str, state: dict) -> Iterator[pa.RecordBatch]:
+    """Pass the batches through, keeping ``state["watermark"]`` at the largest cursor value seen."""
+    highest = None
+    for batch in batches:
+        value = pc.max(batch.column(cursor)).as_py()
+        if value is not None and (highest is None or value > highest):
+            highest = value
+            state["watermark"] = str(highest)
+        yield batch
 
 
 def _arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType:
@@ -101,16 +113,30 @@ class SqlSource:
         ]
         return reflected, pa.schema(fields)
 
-    def read_batches(self, table: str, order_by: tuple[str, ...] = ()) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-        """The table's Arrow schema and a lazy stream of its rows as record batches."""
+    def read_batches(
+        self,
+        table: str,
+        order_by: tuple[str, ...] = (),
+        *,
+        columns: tuple[str, ...] | None = None,
+        since: tuple[str, str] | None = None,
+    ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """The table's Arrow schema and a lazy stream of its rows (``columns`` only; rows whose
+        ``since[0]`` column is past ``since[1]`` only) as record batches."""
         reflected, schema = self.schema(table)
+        if columns is not None:
+            schema = pa.schema([schema.field(name) for name in columns])
 
         def stream() -> Iterator[pa.RecordBatch]:
             if self._untyped:  # raw stored values: no type processor may choke on a mistyped one
-                columns = [sa.column(c.name) for c in reflected.columns]
-                query = sa.select(*columns).select_from(sa.table(table)).order_by(*(sa.column(n) for n in order_by))
+                column = sa.column
+                query = sa.select(*(column(f.name) for f in schema)).select_from(sa.table(table))
             else:
-                query = sa.select(reflected).order_by(*(reflected.c[name] for name in order_by))
+                column = reflected.c.__getitem__
+                query = sa.select(*(column(f.name) for f in schema))
+            if since is not None:
+                query = query.where(column(since[0]) > since[1])
+            query = query.order_by(*(column(name) for name in order_by))
             with self._connect() as connection:
                 result = connection.execution_options(stream_results=True, yield_per=self.batch_size).execute(query)
                 for rows in result.partitions(self.batch_size):
@@ -132,8 +158,10 @@ class SqlSource:
         dsn = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
         return f"attach '{dsn}' as source (type {'postgres' if backend == 'postgresql' else 'mysql'}, read_only)"
 
-    def read_batches_native(self, table: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-        """The whole table through DuckDB's scanner, in the source's storage order."""
+    def read_batches_native(
+        self, table: str, *, columns: tuple[str, ...] | None = None, since: tuple[str, str] | None = None
+    ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """The table through DuckDB's scanner, in the source's storage order (filtered as ``read_batches``)."""
         self.schema(table)  # reflect first: missing tables and unreachable servers fail here, named
         connection = duckdb.connect()
         load_extension(connection, SCANNERS[self.url.get_backend_name()])
@@ -148,7 +176,11 @@ class SqlSource:
         qualified = ".".join(f'"{p}"' for p in ("source", schema_name, table) if p)
         if self.url.get_backend_name() == "postgresql":
             qualified = f'source."public"."{table}"'
-        reader = connection.execute(f"select * from {qualified}").fetch_record_batch(self.batch_size)
+        selected = ", ".join(f'"{name}"' for name in columns) if columns else "*"
+        where, parameters = (f' where "{since[0]}" > ?', [since[1]]) if since else ("", [])
+        reader = connection.execute(f"select {selected} from {qualified}{where}", parameters).fetch_record_batch(
+            self.batch_size
+        )
 
         def stream() -> Iterator[pa.RecordBatch]:
             try:
@@ -158,13 +190,23 @@ class SqlSource:
 
         return reader.schema, stream()
 
-    def extract(self, table: TableSpec, state: dict) -> Extraction:
-        """A full snapshot of ``table``: natively scanned where DuckDB can, else in primary-key order."""
+    def _read(self, table: TableSpec, **filters) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         if self.native:
-            schema, batches = self.read_batches_native(table.name)
-        else:
-            schema, batches = self.read_batches(table.name, order_by=table.primary_key)
-        return Extraction(schema, batches, state={"mode": "full_snapshot"})
+            return self.read_batches_native(table.name, **filters)
+        return self.read_batches(table.name, order_by=table.primary_key, **filters)
+
+    def extract(self, table: TableSpec, state: dict) -> Extraction:
+        """A full snapshot, or with ``options.mode: incremental`` and a watermark from the last run, the
+        rows whose cursor moved past it plus the table's current keys (so the landing zone can tell
+        which rows were deleted). Natively scanned where DuckDB can, else in primary-key order."""
+        incremental = table.options.get("mode") == "incremental" and table.cursor and state.get("watermark")
+        since = (table.cursor, state["watermark"]) if incremental else None
+        schema, batches = self._read(table, since=since)
+        new_state = {"mode": "incremental" if incremental else "full_snapshot", "watermark": state.get("watermark")}
+        if table.cursor:
+            batches = _tracking_watermark(batches, table.cursor, new_state)
+        keys = self._read(table, columns=table.primary_key)[1] if incremental else None
+        return Extraction(schema, batches, new_state, keys=keys)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -5,8 +5,10 @@ import decimal
 import re
 import sqlite3
 import uuid
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
@@ -202,3 +204,41 @@ def test_sqlite_values_land_as_stored_even_against_their_declared_type(tmp_path)
         )
         rows = pa.Table.from_batches(list(extraction.batches), extraction.schema).to_pylist()
         assert rows == [{"id": "1", "n": "5", "d": "2020-01-02"}, {"id": "2", "n": "2001-01-01", "d": "2019-02-30"}]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_incremental_runs_land_changes_and_deletes_and_nothing_twice(tmp_path, native):
+    database, zone = tmp_path / "sys.sqlite", LandingZone(tmp_path / "landing")
+    with sqlite3.connect(database) as connection:
+        connection.execute("create table people (id integer primary key, name text, updated_at text)")
+        connection.executemany(
+            "insert into people values (?, ?, ?)", [(i, f"人{i}", f"2025-01-0{i} 08:00:00") for i in range(1, 6)]
+        )
+    source = SqlSource("dept/sys", f"sqlite:///{database}", native=native)
+    spec = TableSpec("people", ("id",), "updated_at", {}, {"mode": "incremental"})
+
+    def extract(run_id: str):
+        previous = zone.latest_landing("dept/sys", "people")
+        landing = zone.land_table(
+            "dept/sys", "people", run_id, source.extract(spec, previous.state if previous else {})
+        )
+        zone.complete_run("dept/sys", run_id, "2025-01-01T00:00:00", [landing])
+        return landing, zone.read("dept/sys", "people", run_id)
+
+    first, _ = extract("r1")
+    assert (first.rows, first.state["mode"], first.state["watermark"]) == (5, "full_snapshot", "2025-01-05 08:00:00")
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("update people set name = '改名', updated_at = '2025-02-01 09:00:00' where id = 2")
+        connection.execute("insert into people values (6, '新人', '2025-02-02 10:00:00')")
+        connection.execute("delete from people where id in (4, 5)")
+    second, table = extract("r2")
+    assert second.state["mode"] == "incremental"
+    assert sorted(table.column("id").to_pylist()) == ["2", "6"]
+    assert second.state["watermark"] == "2025-02-02 10:00:00"
+    deletes = pq.read_table(Path(second.path) / "deletes.parquet").column("id").to_pylist()
+    assert (second.deleted, sorted(deletes)) == (2, ["4", "5"])
+
+    third, _ = extract("r3")  # the same interval again: nothing new, nothing deleted
+    assert (third.rows, third.deleted, third.state["watermark"]) == (0, 0, "2025-02-02 10:00:00")
+    source.close()
