@@ -91,11 +91,14 @@ def _simulate(out: Path, scale: float, seed: int, as_of: dt.date, servers: dict[
     show_default=True,
     help="server: load the SQL systems into MariaDB / PostgreSQL ($CITYBASE_MARIADB_URL, $CITYBASE_POSTGRES_URL)",
 )
-def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, target: str) -> None:
+@click.option("--days", type=click.IntRange(min=0), default=0, show_default=True, help="then let the city evolve")
+def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, target: str, days: int) -> None:
     """Generate the synthetic city's department systems and their ground truth."""
     settings = Settings.from_env()
     servers = Settings.simulation_servers() if target == "server" else None
     result = _simulate(out or settings.city_dir, scale, seed, as_of.date(), servers)
+    if days:
+        _evolve(result.out_dir, days)
     table = Table("system table", "rows", title=f"synthetic city, scale {scale}, seed {seed}")
     for key, rows in result.counts.items():
         table.add_row(key, f"{rows:,}")
@@ -112,6 +115,23 @@ def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, targ
     console.print(
         f"the REST systems' API server runs in the background (pid {server.pid}); stop it: citybase serve --stop"
     )
+
+
+def _evolve(city_dir: Path, days: int) -> None:
+    from citybase.simulator.evolution import evolve as evolve_city
+
+    changes = evolve_city(city_dir, days)
+    table = Table("system/table change", "records", title=f"{days} days of change (ground_truth/changes.csv)")
+    for kind, count in sorted(changes.items()):
+        table.add_row(kind, f"{count:,}")
+    console.print(table)
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
+def evolve(days: int) -> None:
+    """Let the simulated city live ``--days`` more days: births, deaths, moves, new and closed entities."""
+    _evolve(Settings.from_env().city_dir, days)
 
 
 @main.command()

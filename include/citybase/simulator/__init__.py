@@ -51,7 +51,7 @@ __all__ = ["DEFECT_KINDS", "SimulationResult", "simulate"]
 
 RESULT_FILE = "simulation.json"
 GROUND_TRUTH_DIR = "ground_truth"
-GROUND_TRUTH_FILES = ("defects.csv", "persons.parquet", "enterprises.parquet")
+GROUND_TRUTH_FILES = ("defects.csv", "persons.parquet", "enterprises.parquet", "changes.csv")
 MAX_DEFECT_RATE = 0.5
 
 
@@ -66,7 +66,8 @@ class SimulationResult:
     defect_rate: float
     counts: dict[str, int]  # "<department>/<system>/<table>" -> rows in the system (duplicates included)
     defects: dict[str, dict[str, int]]  # "<department>/<system>" -> defect kind -> records (or files) carrying it
-    systems: dict[str, str]  # "<department>/<system>" -> SQLAlchemy URL
+    systems: dict[str, str]  # "<department>/<system>" -> SQLAlchemy URL, folder, or API path
+    days_evolved: int = 0  # days of change applied since as_of (``citybase.simulator.evolution``)
 
     def to_json(self) -> str:
         return json.dumps(
