@@ -1,9 +1,9 @@
 """A synthetic city whose department systems citybase integrates, since real records cannot be used.
 
-Eight systems, each stored as its real counterpart would be: SQL databases (household registry,
-business registry, property registry), daily GB18030 CSV drops (vital records), monthly XLSX
-workbooks (tax credit ratings), GeoJSON layers (land planning) and stores served over HTTP by
-``citybase.simulator.api_server`` (social insurance, dishonest debtors).
+Ten systems, each stored as its real counterpart would be: SQL databases (household registry,
+business registry, property registry), CSV drops (vital records in GB18030, air quality, bus
+ridership in GB18030), monthly XLSX workbooks (tax credit ratings), GeoJSON layers (land planning)
+and stores served over HTTP by ``citybase.simulator.api_server`` (social insurance, dishonest debtors).
 
 
 ``simulate`` writes the household registration (公安户籍) and the business registry (市场监管企业登记)
@@ -25,6 +25,7 @@ from rich.progress import Progress
 
 from citybase.simulator.courts import write_dishonest_debtors
 from citybase.simulator.defects import DEFECT_KINDS, Defects, plan_defects
+from citybase.simulator.environment import write_air_quality
 from citybase.simulator.health import write_vital_records
 from citybase.simulator.housing import write_property_registry
 from citybase.simulator.market import MARKET_ENTITIES, REGISTRY_START, enterprise_rows, simulate_enterprises
@@ -45,6 +46,7 @@ from citybase.simulator.systems import (
     PERSONS,
 )
 from citybase.simulator.tax import write_credit_ratings
+from citybase.simulator.transport import write_bus_network
 from citybase.simulator.writer import Truth, sqlite_database, write_defects_csv, write_numbered_rows, write_rows
 
 __all__ = ["DEFECT_KINDS", "SimulationResult", "simulate"]
@@ -184,7 +186,15 @@ def simulate(
     advance(1)
     credit_ratings = write_credit_ratings(out_dir, enterprises, **generator)
     advance(1)
-    others = [land_planning, property_registry, social_insurance, dishonest_debtors, vital_records, credit_ratings]
+    advance = step("Simulating air quality readings and the bus network (CSV drops)", 2)
+    air_quality = write_air_quality(out_dir, people, **generator)
+    advance(1)
+    bus_network = write_bus_network(out_dir, people, **generator)
+    advance(1)
+    others = [
+        land_planning, property_registry, social_insurance, dishonest_debtors, vital_records, credit_ratings,
+        air_quality, bus_network,
+    ]  # fmt: skip
 
     sql_systems = {"/".join(HUKOU): hukou_path, "/".join(BUSINESS_REGISTRY): registry_path}
     sql_systems |= {o.key: Path(o.location.removeprefix("sqlite:///")) for o in others if _is_sqlite(o.location)}
