@@ -10,4 +10,6 @@ create user citybase with password '${REGISTRY_DB_PASSWORD}';  -- the department
 create database business_registry owner citybase;
 create user housing with password '${HOUSING_DB_PASSWORD}';
 create database property_registry owner housing;
+create user civil_affairs with password '${CIVIL_REGISTRY_DB_PASSWORD}';
+create database civil_registry owner civil_affairs;
 SQL

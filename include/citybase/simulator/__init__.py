@@ -1,7 +1,7 @@
 """A synthetic city whose department systems citybase integrates, since real records cannot be used.
 
-Ten systems, each stored as its real counterpart would be: SQL databases (household registry,
-business registry, property registry), CSV drops (vital records in GB18030, air quality, bus
+Eleven systems, each stored as its real counterpart would be: SQL databases (household registry,
+business registry, civil registry, property registry), CSV drops (vital records in GB18030, air quality, bus
 ridership in GB18030), monthly XLSX workbooks (tax credit ratings), GeoJSON layers (land planning)
 and stores served over HTTP by ``citybase.simulator.api_server`` (social insurance, dishonest debtors).
 
@@ -23,14 +23,17 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from citybase.simulator.civil_affairs import write_civil_registry
 from citybase.simulator.courts import write_dishonest_debtors
 from citybase.simulator.defects import DEFECT_KINDS, Defects, plan_defects
 from citybase.simulator.environment import write_air_quality
 from citybase.simulator.health import write_vital_records
 from citybase.simulator.housing import write_property_registry
 from citybase.simulator.market import MARKET_ENTITIES, REGISTRY_START, enterprise_rows, simulate_enterprises
+from citybase.simulator.output import SystemOutput
 from citybase.simulator.planning import write_land_planning
 from citybase.simulator.population import RESIDENTS, household_rows, person_rows, simulate_population
+from citybase.simulator.registry_events import write_registry_events
 from citybase.simulator.sampling import stream
 from citybase.simulator.servers import DEFAULT_SERVERS, load_system, server_for
 from citybase.simulator.social_security import write_social_insurance
@@ -171,6 +174,12 @@ def simulate(
     write_defects_csv(truth_dir / "defects.csv", tables)
 
     generator = {"seed": seed, "scale": scale, "as_of": as_of, "defect_rate": defect_rate, "truth_dir": truth_dir}
+    advance = step("Simulating registry events (moves, name changes, reports, licences, penalties)", 1)
+    registry_events = write_registry_events(out_dir, people, households, enterprises, **generator)
+    advance(1)
+    advance = step("Simulating the civil registry (marriages, standard addresses)", 1)
+    civil_registry = write_civil_registry(out_dir, people, households, **generator)
+    advance(1)
     advance = step("Simulating land planning (GeoJSON) and the property registry", 2)
     land_planning, cadastre = write_land_planning(out_dir, people, households, **generator)
     advance(1)
@@ -192,8 +201,8 @@ def simulate(
     bus_network = write_bus_network(out_dir, people, **generator)
     advance(1)
     others = [
-        land_planning, property_registry, social_insurance, dishonest_debtors, vital_records, credit_ratings,
-        air_quality, bus_network,
+        *registry_events, civil_registry, land_planning, property_registry, social_insurance, dishonest_debtors,
+        vital_records, credit_ratings, air_quality, bus_network,
     ]  # fmt: skip
 
     sql_systems = {"/".join(HUKOU): hukou_path, "/".join(BUSINESS_REGISTRY): registry_path}
@@ -210,11 +219,13 @@ def simulate(
             f"{'/'.join(BUSINESS_REGISTRY)}/{ENTERPRISES.name}": enterprise_defects.table_rows,
             **{table: rows for o in others for table, rows in o.counts.items()},
         },
-        defects={
-            "/".join(HUKOU): _count_defects(person_defects),
-            "/".join(BUSINESS_REGISTRY): _count_defects(enterprise_defects),
-            **{o.key: o.defects for o in others},
-        },
+        defects=_merge_defects(
+            {
+                "/".join(HUKOU): _count_defects(person_defects),
+                "/".join(BUSINESS_REGISTRY): _count_defects(enterprise_defects),
+            },
+            others,
+        ),
         systems={
             **{o.key: o.location for o in others if not _is_sqlite(o.location)},
             **_serve(sql_systems, servers, step),
@@ -248,6 +259,16 @@ def _remove_previous(out_dir: Path, databases: list[Path]) -> None:
 
 def _is_sqlite(location: str) -> bool:
     return location.startswith("sqlite:///")
+
+
+def _merge_defects(core: dict[str, dict[str, int]], others: list[SystemOutput]) -> dict[str, dict[str, int]]:
+    """Defect counts per system; a system written by several generators (hukou: persons and events) sums them."""
+    merged = {system: dict(kinds) for system, kinds in core.items()}
+    for output in others:
+        kinds = merged.setdefault(output.key, {})
+        for kind, count in output.defects.items():
+            kinds[kind] = kinds.get(kind, 0) + count
+    return merged
 
 
 def _count_defects(defects: Defects) -> dict[str, int]:
