@@ -10,9 +10,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import extract, file_drop, gate_checks
+from bench import extract, file_drop, gate_checks, rest_geojson
 
-BENCHMARKS = {"extract": extract.run, "file_drop": file_drop.run, "gate_checks": gate_checks.run}
+BENCHMARKS = {
+    "extract": extract.run,
+    "file_drop": file_drop.run,
+    "rest_geojson": rest_geojson.run,
+    "gate_checks": gate_checks.run,
+}
 
 
 def main() -> None:
