@@ -49,14 +49,18 @@ does not matter) rejects the file (rule ``schema_drift``), naming the added and 
 Other rules: ``empty_file`` (no header), ``unreadable`` (a workbook that cannot be opened or read to
 its end). Nothing here raises on bad input; a missing directory raises ``FileNotFoundError``.
 
-Memory: files are streamed (1 MiB byte chunks, rows through ``csv`` and read-only ``openpyxl``) into
-record batches of ``batch_size`` rows. A CSV is read three times (hash, encoding check, rows) and a
-workbook twice (check, rows), so that nothing of a file that turns out to be bad has been emitted.
+Memory: files are streamed (byte chunks, rows through ``pyarrow.csv`` or ``csv`` and read-only
+``openpyxl``) into record batches of ``batch_size`` rows. A CSV is read three times (hash, encoding
+check, rows) and a workbook twice (check, rows), so that nothing of a file that turns out to be bad has
+been emitted. The encoding check of a GB18030 file writes its text as UTF-8 to a temporary file (the one
+decode), which Arrow then parses; a file Arrow cannot read exactly as the strict ``csv`` reader would
+(see ``_Run._csv_fast``) is read, from the rows not yet emitted, by ``csv``, so the result is the same.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import copy
 import csv
 import datetime as dt
@@ -64,11 +68,17 @@ import hashlib
 import io
 import json
 import logging
+import queue
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from connectors.base import Extraction, Rejection
 from connectors.registry import TableSpec
@@ -77,6 +87,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 50_000
 CHUNK_BYTES = 1 << 20
+SNIFF_CHUNK_BYTES = 8 << 20  # large chunks: decoding is cheaper per byte
+ARROW_BLOCK_BYTES = 1 << 20
+HEADER_PREFIX_BYTES = 1 << 20
 LINEAGE_FILE, LINEAGE_ROW = "_source_file", "_source_row"
 FORMATS = ("csv", "xlsx")
 UTF8, UTF8_BOM, GB18030 = "utf-8", "utf-8-sig", "gb18030"
@@ -98,23 +111,49 @@ class Sniffed:
     readable_bytes: int
     cut_character: bool  # the file ends inside a multi-byte character
     ends_with_newline: bool
+    # Every quote opens or closes a quoted field as the csv module's strict reader reads it (no quote errors,
+    # no quote left open at the end) and there is no NUL: the file may take the vectorised path.
+    plain_quoting: bool = False
 
 
 def sniff_encoding(path: Path) -> Sniffed:
     """The file's encoding by the rule in the module docstring; raises ``_FileRejectedError`` (rule encoding)."""
+    return _sniff_file(path, None)
+
+
+def _sniff_file(path: Path, sink, digest=None) -> Sniffed:
+    """``sniff_encoding``; when the file is GB18030, its text is also written to ``sink`` as UTF-8 (one decode).
+    ``digest``, if given, is updated with every byte of a file that is not rejected."""
     utf8 = codecs.getincrementaldecoder(UTF8)("strict")
     gb = codecs.getincrementaldecoder(GB18030)("strict")
     utf8_ok = gb_ok = True
     ascii_only, size, last, bom = True, 0, b"", False
+    quotes, nul = _QuoteCheck(), False
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
+        while chunk := handle.read(SNIFF_CHUNK_BYTES):
             if size == 0:
                 bom = chunk.startswith(codecs.BOM_UTF8)
-            size += len(chunk)
+            before, size = size, size + len(chunk)
+            if digest is not None:
+                digest.update(chunk)
             last = chunk[-1:]
             ascii_only = ascii_only and chunk.isascii()
+            nul = nul or b"\x00" in chunk
+            quotes.feed(chunk)
+            utf8_was_ok = utf8_ok
             utf8_ok = utf8_ok and _feeds(utf8, chunk)
-            gb_ok = gb_ok and _feeds(gb, chunk)
+            if bom:
+                if not utf8_ok:
+                    break  # rejected whatever the rest holds
+                continue  # a BOM settles UTF-8: GB18030 does not matter
+            if gb_ok and sink is not None and not utf8_ok:
+                if utf8_was_ok and before:  # the text so far was written nowhere: decode it again into the sink
+                    gb = _decode_prefix_into(handle, before, sink)
+                gb_ok = _feeds(gb, chunk, sink)
+            else:
+                gb_ok = gb_ok and _feeds(gb, chunk)
+            if not utf8_ok and not gb_ok:
+                break
     utf8_pending = _pending(utf8) if utf8_ok else 0
     gb_pending = _pending(gb) if gb_ok else 0
     if bom:
@@ -133,14 +172,114 @@ def sniff_encoding(path: Path) -> Sniffed:
         encoding, pending = GB18030, gb_pending
     else:
         raise _FileRejectedError("encoding", "neither UTF-8 nor GB18030")
-    return Sniffed(encoding, size - pending, pending > 0, pending == 0 and last in (b"\n", b"\r"))
+    plain = quotes.consistent() and not nul
+    return Sniffed(encoding, size - pending, pending > 0, pending == 0 and last in (b"\n", b"\r"), plain)
 
 
-def _feeds(decoder: codecs.IncrementalDecoder, chunk: bytes) -> bool:
+def _decode_prefix_into(handle, limit: int, sink) -> codecs.IncrementalDecoder:
+    """A GB18030 decoder fed the first ``limit`` bytes of ``handle`` (known to decode), their text in ``sink``."""
+    decoder = codecs.getincrementaldecoder(GB18030)("strict")
+    position = handle.tell()
+    handle.seek(0)
+    left = limit
+    while left > 0:
+        chunk = handle.read(min(SNIFF_CHUNK_BYTES, left))
+        left -= len(chunk)
+        sink.write(decoder.decode(chunk).encode(UTF8))
+    handle.seek(position)
+    return decoder
+
+
+class _BackgroundWriter:
+    """A binary file written, and a sha256 fed, by a thread, so that the disk and the hash work while the next
+    chunk decodes (both release the GIL); at most a few chunks are queued."""
+
+    def __init__(self, path: Path):
+        self._handle = path.open("wb")
+        self.sha256 = hashlib.sha256()
+        self._queue: queue.Queue[tuple[bool, bytes] | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="file_drop-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            hashed, data = item
+            if self._error is None:
+                try:
+                    if hashed:
+                        self.sha256.update(data)
+                    else:
+                        self._handle.write(data)
+                except BaseException as error:  # reported to the writer's owner on close
+                    self._error = error
+
+    def write(self, data: bytes) -> None:
+        self._queue.put((False, data))
+
+    def update(self, data: bytes) -> None:
+        """Feed the sha256 (in the thread)."""
+        self._queue.put((True, data))
+
+    def __enter__(self) -> _BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._handle.close()
+        if self._error is not None and exc[0] is None:
+            raise self._error
+
+
+class _QuoteCheck:
+    """Whether every double quote of a CSV is one the strict ``csv`` reader and Arrow's parser read alike.
+
+    Counting quotes from the start of the file, an odd one must open a quoted field (after a delimiter, a
+    line break, the start of the file or the quote before it: a doubled quote) and an even one must close
+    it (before a delimiter, a line break, the end of the file or the next quote); the count must end even.
+    Quote, comma, CR and LF bytes never occur inside a multi-byte character of UTF-8 or GB18030.
+    """
+
+    OPEN_AFTER = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.int16)
+
+    def __init__(self):
+        self.count, self.previous, self.closing_at_end, self.ok = 0, -1, False, True
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.ok:
+            return
+        if self.closing_at_end and chunk[:1] not in (b",", b"\r", b"\n", b'"'):
+            self.ok = False
+            return
+        self.closing_at_end = False
+        if b'"' in chunk:
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            at = np.flatnonzero(data == ord('"'))
+            opening = (self.count + np.arange(at.size)) % 2 == 0
+            before = np.where(at > 0, data[at - 1].astype(np.int16), self.previous)
+            after = data[np.minimum(at + 1, data.size - 1)].astype(np.int16)
+            last = at == data.size - 1
+            open_ok = np.isin(before, self.OPEN_AFTER) | (before == -1)
+            close_ok = np.isin(after, self.OPEN_AFTER) | last
+            if not (np.all(open_ok[opening]) and np.all(close_ok[~opening])):
+                self.ok = False
+                return
+            self.count += at.size
+            self.closing_at_end = bool(last[-1] and not opening[-1])
+        self.previous = chunk[-1]
+
+    def consistent(self) -> bool:
+        return self.ok and self.count % 2 == 0
+
+
+def _feeds(decoder: codecs.IncrementalDecoder, chunk: bytes, sink=None) -> bool:
     try:
-        decoder.decode(chunk)
+        text = decoder.decode(chunk)
     except UnicodeDecodeError:
         return False
+    if sink is not None:
+        sink.write(text.encode(UTF8))
     return True
 
 
@@ -260,6 +399,8 @@ class _Run:
         )
         self._hashes: dict[Path, str] = {}
         self._sniffed: dict[Path, Sniffed] = {}
+        self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, written while sniffing
+        self._scratch: tempfile.TemporaryDirectory | None = None
         declared = options.get("columns")
         self.columns: list[str] = [self.renames.get(c, c) for c in declared] if declared else state.get("columns", [])
         if not self.columns:
@@ -284,7 +425,10 @@ class _Run:
 
     def _pending(self, path: Path) -> bool:
         """Whether the file has content not yet landed, nor already refused under the same options."""
-        name, sha = self._relative(path), self._hash(path)
+        name = self._relative(path)
+        if name not in self.state["files"] and name not in self.state["rejected"]:
+            return True  # new: its sha256 is taken while its encoding is checked
+        sha = self._hash(path)
         if self.state["files"].get(name) == sha:
             return False
         refused = self.state["rejected"].get(name)
@@ -305,8 +449,39 @@ class _Run:
 
     def _sniff(self, path: Path) -> Sniffed:
         if path not in self._sniffed:
-            self._sniffed[path] = sniff_encoding(path)
+            if self.format != "csv":
+                self._sniffed[path] = sniff_encoding(path)
+                return self._sniffed[path]
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="file_drop-")
+            copy_path = Path(self._scratch.name) / f"{len(self._sniffed)}.csv"
+            try:
+                hashed = path in self._hashes
+                with _BackgroundWriter(copy_path) as sink:
+                    sniffed = _sniff_file(path, sink, None if hashed else sink)
+                if not hashed:  # read whole: only a rejected file stops the sniff early
+                    self._hashes[path] = sink.sha256.hexdigest()
+            except BaseException:
+                copy_path.unlink(missing_ok=True)
+                raise
+            if sniffed.encoding == GB18030:
+                self._copies[path] = copy_path
+            else:
+                copy_path.unlink()
+            self._sniffed[path] = sniffed
         return self._sniffed[path]
+
+    def _forget_copy(self, path: Path) -> None:
+        copy_path = self._copies.pop(path, None)
+        if copy_path is not None:
+            copy_path.unlink(missing_ok=True)
+
+    def _cleanup(self) -> None:
+        for path in list(self._copies):
+            self._forget_copy(path)
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def _read_header(self, path: Path) -> list[str]:
         if self.format == "xlsx":
@@ -321,6 +496,9 @@ class _Run:
         header = None
         for _ in range(self.header_row):
             header = next(rows, None)
+        return self._header_cells(header)
+
+    def _header_cells(self, header) -> list[str]:
         cells = [(_cell_text(c) or "").strip().lstrip("\ufeff").strip() for c in header or ()]
         while cells and not cells[-1]:
             cells.pop()
@@ -331,19 +509,44 @@ class _Run:
     # -- reading -----------------------------------------------------------------------------------
 
     def batches(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._batches(schema)
+        finally:
+            self._cleanup()
+
+    def _batches(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        size = self.source.batch_size
         buffer: list[list] = []
+        pieces: list[pa.RecordBatch] = []  # whole batches waiting to be cut into batches of ``size`` rows
+        waiting = 0
         for path in self.paths:
             name = self._relative(path)
             if not self._pending(path):
                 self.state["last_run"]["unchanged"] += 1
                 continue
             try:
-                rows = self._csv_rows(path, name) if self.format == "csv" else self._xlsx_rows(path, name)
+                rows = self._csv_fast(path, name, schema) if self.format == "csv" else self._xlsx_rows(path, name)
                 for row in rows:
+                    if isinstance(row, pa.RecordBatch):
+                        if buffer:
+                            pieces.append(self._batch(schema, buffer))
+                            buffer = []
+                        pieces.append(row)
+                        waiting += row.num_rows
+                        while waiting >= size:
+                            batch, pieces = _cut(schema, pieces, size)
+                            waiting -= size
+                            yield batch
+                        continue
                     buffer.append(row)
-                    if len(buffer) >= self.source.batch_size:
-                        yield self._batch(schema, buffer)
-                        buffer = []
+                    waiting += 1
+                    if waiting >= size:
+                        if buffer:
+                            pieces.append(self._batch(schema, buffer))
+                            buffer = []
+                        batch, pieces = _cut(schema, pieces, size)
+                        waiting -= size
+                        yield batch
             except _FileRejectedError as refused:
                 self._reject(name, refused.row, refused.rule, refused.message)
                 self.state["rejected"][name] = {
@@ -353,6 +556,8 @@ class _Run:
                 }
                 self.state["last_run"]["rejected"].append(name)
                 continue
+            finally:
+                self._forget_copy(path)
             previous = self.state["files"].get(name)
             if previous is not None:
                 log.warning("%s/%s: %s re-delivered with new content; landing it again", self.source.name,
@@ -362,7 +567,9 @@ class _Run:
             self.state["rejected"].pop(name, None)
             self.state["last_run"]["landed"].append(name)
         if buffer:
-            yield self._batch(schema, buffer)
+            pieces.append(self._batch(schema, buffer))
+        if pieces:
+            yield pa.Table.from_batches(pieces, schema=schema).combine_chunks().to_batches()[0]
 
     def _batch(self, schema: pa.Schema, rows: list[list]) -> pa.RecordBatch:
         columns = list(zip(*rows, strict=True))
@@ -401,7 +608,110 @@ class _Run:
         raw = _Prefix(path.open("rb"), sniffed.readable_bytes)
         return io.TextIOWrapper(io.BufferedReader(raw, CHUNK_BYTES), encoding=sniffed.encoding, newline="")
 
-    def _csv_rows(self, path: Path, name: str) -> Iterator[list]:
+    def _csv_fast(self, path: Path, name: str, schema: pa.Schema) -> Iterator[list | pa.RecordBatch]:
+        """The file's rows as Arrow batches parsed by ``pyarrow.csv``, exactly as ``_csv_rows`` would give them.
+
+        Arrow reads the file (or, for GB18030, its UTF-8 text written while sniffing) from just after the
+        header, every column as text. What Arrow cannot tell apart from ``csv`` (a cut-off last character,
+        odd quoting, NUL, a row with the wrong number of fields, a blank line, an over-long field) sends the
+        file, from the first batch not yet emitted, to ``_csv_rows``: that yields the same rows.
+        """
+        sniffed = self._sniff(path)
+        start = self._data_start(path, sniffed) if sniffed.plain_quoting and not sniffed.cut_character else None
+        if start is None:
+            yield from self._csv_rows(path, name)
+            return
+        source, offset, raw_width, order = start
+        names = [str(i) for i in range(raw_width)]
+        invalid: list[object] = []
+
+        def refuse(row) -> str:
+            invalid.append(row)
+            return "skip"
+
+        limit = csv.field_size_limit()
+        emitted = 0
+        file_bytes = name.encode()
+        with pa.OSFile(str(source)) as handle:
+            handle.seek(offset)
+            try:
+                reader = pa_csv.open_csv(
+                    handle,
+                    read_options=pa_csv.ReadOptions(column_names=names, block_size=ARROW_BLOCK_BYTES),
+                    parse_options=pa_csv.ParseOptions(
+                        newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=refuse
+                    ),
+                    convert_options=pa_csv.ConvertOptions(
+                        column_types=dict.fromkeys(names, pa.string()),
+                        null_values=[""],
+                        strings_can_be_null=True,
+                        quoted_strings_can_be_null=True,
+                    ),
+                )
+                with contextlib.closing(_read_ahead(reader)) as ahead:
+                    for batch in ahead:
+                        if invalid or not _same_as_csv_module(batch, len(order), limit):
+                            break
+                        rows = batch.num_rows
+                        if not rows:
+                            continue
+                        files = pa.StringArray.from_buffers(
+                            rows,
+                            pa.py_buffer(np.arange(rows + 1, dtype=np.int32) * len(file_bytes)),
+                            pa.py_buffer(file_bytes * rows),
+                        )
+                        numbers = pa.Array.from_buffers(  # not pa.array(ndarray): that imports pandas, for a second
+                            pa.int64(),
+                            rows,
+                            [None, pa.py_buffer(np.arange(emitted + 1, emitted + rows + 1, dtype=np.int64))],
+                        )
+                        columns = [batch.column(i) for i in order]
+                        yield pa.RecordBatch.from_arrays([*columns, files, numbers], schema=schema)
+                        emitted += rows
+                    else:
+                        if not invalid:
+                            return
+            except (pa.ArrowException, OSError) as error:  # whatever Arrow does not take, ``csv`` judges
+                log.debug("%s: arrow path stopped after %d rows: %s", name, emitted, error)
+        yield from self._csv_rows(path, name, skip=emitted)
+
+    def _data_start(self, path: Path, sniffed: Sniffed) -> tuple[Path, int, int, list[int]] | None:
+        """Where Arrow can read the rows: the UTF-8 file, the byte offset after the header, the header's field
+        count and the established columns' positions. None when the header is not plainly in the first bytes."""
+        source = self._copies.get(path, path) if sniffed.encoding == GB18030 else path
+        if sniffed.encoding == GB18030 and source == path:
+            return None
+        skip = len(codecs.BOM_UTF8) if sniffed.encoding == UTF8_BOM else 0
+        with source.open("rb") as handle:
+            handle.seek(skip)
+            prefix = handle.read(HEADER_PREFIX_BYTES)
+            whole = handle.read(1) == b""
+        text = codecs.getincrementaldecoder(UTF8)("strict").decode(prefix, final=whole)
+        consumed: list[int] = []
+
+        def lines() -> Iterator[str]:
+            for line in io.StringIO(text, newline=""):
+                consumed.append(len(line))
+                yield line
+
+        reader = csv.reader(lines(), strict=True)
+        record = None
+        try:
+            for _ in range(self.header_row):
+                record = next(reader, None)
+        except csv.Error:
+            return None  # ``_csv_rows`` reports it as it always has
+        used = sum(consumed)
+        if record is None or used >= len(text):
+            return None  # a header running to the end of the prefix: leave the corner cases to ``csv``
+        order = self._order(self._header_cells(record))
+        offset = skip + len(text[:used].encode(UTF8))
+        if text[used:].startswith("\ufeff"):
+            return None  # Arrow would drop a byte order mark at the start of what it reads
+        return source, offset, len(record), order
+
+    def _csv_rows(self, path: Path, name: str, skip: int = 0) -> Iterator[list]:
+        """The file's rows through the ``csv`` module; records up to ``skip`` have landed already."""
         sniffed = self._sniff(path)
         with self._text(path, sniffed) as text:
             reader = csv.reader(text, strict=True)
@@ -410,6 +720,8 @@ class _Run:
             number = 0
             for (record, error), is_last in _with_last(_records(reader)):
                 number += 1
+                if number <= skip:
+                    continue
                 if error is not None:
                     at_end = is_last and error == "unexpected end of data"
                     rule, why = (
@@ -445,6 +757,70 @@ class _Run:
                     continue
                 values += [None] * (width - len(values))
                 yield [*(values[i] for i in order), name, number]
+
+
+def _read_ahead(batches: Iterator[pa.RecordBatch], depth: int = 4) -> Iterator[pa.RecordBatch]:
+    """``batches`` read by a thread up to ``depth`` ahead: Arrow parses without the GIL while the consumer
+    works (lands the previous batch). The reader's errors are raised here, in order."""
+    items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def run() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+        except BaseException as error:  # handed to the consumer
+            put(("error", error))
+            return
+        put(("end", None))
+
+    thread = threading.Thread(target=run, name="file_drop-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _cut(schema: pa.Schema, pieces: list[pa.RecordBatch], size: int) -> tuple[pa.RecordBatch, list[pa.RecordBatch]]:
+    """The first ``size`` rows of ``pieces`` as one batch, and the pieces left."""
+    table = pa.Table.from_batches(pieces, schema=schema)
+    head = table.slice(0, size).combine_chunks().to_batches()[0]
+    return head, [b for b in table.slice(size).to_batches() if b.num_rows]
+
+
+def _same_as_csv_module(batch: pa.RecordBatch, width: int, limit: int) -> bool:
+    """Whether the strict ``csv`` reader would give these rows as they are: no blank line (a row of nulls to
+    Arrow), nothing in the columns beyond the header's named ones, no field over ``csv.field_size_limit``."""
+    if not batch.num_rows:
+        return True
+    columns = batch.columns
+    if columns[0].null_count and all(c.null_count for c in columns):
+        empty = pc.is_null(columns[0])
+        for column in columns[1:]:
+            empty = pc.and_(empty, pc.is_null(column))
+        if pc.any(empty).as_py():
+            return False
+    if any(c.null_count != len(c) for c in columns[width:]):
+        return False
+    return all((pc.max(pc.binary_length(column)).as_py() or 0) <= limit for column in columns)
 
 
 def _changed_if_unreadable(rows: Iterator[tuple], name: str) -> Iterator[tuple]:

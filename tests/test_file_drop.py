@@ -304,3 +304,82 @@ def test_a_trailing_empty_column_as_spreadsheets_export_it_is_ignored(tmp_path):
     landed, extraction = land(tmp_path, spec())
     assert data(landed) == [("王五", "410105199001011234", "1990-01-01")]
     assert extraction.rejections == []
+
+
+# -- the Arrow path and the csv-module path land the same ------------------------------------------------------------
+
+FAST_HEADER = ("姓名", "证件号", "出生日期", "")  # a trailing empty column, as spreadsheets export it
+pieces = st.sampled_from(["王", "䶮", "𠮷", "a", " ", ",", '"', '""', "\r\n", "\n", "\r", "", "x\u3000"])
+raw_fields = st.lists(pieces, max_size=4).map("".join)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+@st.composite
+def raw_csvs(draw) -> str:
+    """CSV text mostly well formed (quoted fields with line breaks and commas, empty fields) but with every
+    corner mixed in: blank lines, short and long rows, stray quotes, \\r alone, no final line break."""
+    lines = [",".join(FAST_HEADER[: draw(st.integers(3, 4))])]
+    for _ in range(draw(st.integers(0, 12))):
+        width = draw(st.sampled_from([3, 3, 3, 4, 4, 2, 5, 0]))
+        fields = [draw(raw_fields) for _ in range(width)]
+        if draw(st.booleans()):
+            fields = [_quoted(f) if any(c in f for c in ',"\r\n') or draw(st.booleans()) else f for f in fields]
+        lines.append(",".join(fields))
+    text = draw(st.sampled_from(["\r\n", "\n"])).join(lines)
+    return text + draw(st.sampled_from(["", "\r\n", "\n"]))
+
+
+def _land_both(directory: Path, monkeypatch, batch_size: int = 3):
+    import connectors.file_drop as file_drop
+
+    def run():
+        extraction = FileDropSource("s/t", directory, batch_size=batch_size).extract(spec(), {})
+        batches = list(extraction.batches)
+        assert all(b.num_rows == batch_size for b in batches[:-1])
+        landed = pa.Table.from_batches(batches, schema=extraction.schema)
+        return landed.to_pylist(), [(r.file, r.row, r.rule, r.message) for r in extraction.rejections]
+
+    fast = run()
+    with monkeypatch.context() as patched:
+        patched.setattr(file_drop._Run, "_csv_fast", lambda self, path, name, schema: self._csv_rows(path, name))
+        slow = run()
+    return fast, slow
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    files=st.lists(raw_csvs(), min_size=1, max_size=3),
+    encoding=st.sampled_from(["gb18030", "utf-8", "utf-8-sig"]),
+    block=st.sampled_from([1 << 20, 64]),
+)
+def test_the_arrow_path_lands_what_the_csv_module_lands(tmp_path_factory, monkeypatch, files, encoding, block):
+    import connectors.file_drop as file_drop
+
+    directory = tmp_path_factory.mktemp("drop")
+    for index, text in enumerate(files):
+        (directory / f"d{index}.csv").write_bytes(text.encode(encoding))
+    monkeypatch.setattr(file_drop, "ARROW_BLOCK_BYTES", block)  # tiny blocks: Arrow gives up mid-file
+    fast, slow = _land_both(directory, monkeypatch)
+    assert fast == slow
+
+
+def test_the_arrow_path_takes_plain_files_and_numbers_rows_like_the_csv_module(tmp_path, monkeypatch):
+    import connectors.file_drop as file_drop
+
+    rows = [(f"王{i}䶮", f'"{i}",\r\n{i}' if i % 7 == 0 else f"{i:018d}", "" if i % 5 == 0 else "2000-01-01")
+            for i in range(2_000)]  # fmt: skip
+    write_csv(tmp_path / "d1.csv", rows)
+    write_csv(tmp_path / "d2.csv", rows[:10], encoding="utf-8-sig", terminator="\n")
+    (tmp_path / "d2.csv").write_bytes((tmp_path / "d2.csv").read_bytes().rstrip(b"\n"))
+    fallbacks = []
+    original = file_drop._Run._csv_rows
+    monkeypatch.setattr(file_drop._Run, "_csv_rows", lambda *a, **k: fallbacks.append(a[2]) or original(*a, **k))
+    landed, extraction = land(tmp_path, spec())
+    assert fallbacks == []  # both files went through Arrow
+    assert extraction.rejections == []
+    assert data(landed) == [tuple(v or None for v in row) for row in [*rows, *rows[:10]]]
+    assert landed.column("_source_row").to_pylist() == [*range(1, 2_001), *range(1, 11)]
+    assert landed.column("_source_file").to_pylist() == ["d1.csv"] * 2_000 + ["d2.csv"] * 10
