@@ -9,8 +9,10 @@ source, file, row and rule, and is kept in the run's manifest.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
@@ -55,3 +57,12 @@ class Source(Protocol):
     def extract(self, table: TableSpec, state: dict) -> Extraction: ...
 
     def close(self) -> None: ...
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks: manifests, and telling a re-delivered file from a new one."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -80,7 +80,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from connectors.base import Extraction, Rejection
+from connectors.base import Extraction, Rejection, file_sha256
 from connectors.registry import TableSpec
 
 log = logging.getLogger(__name__)
@@ -310,14 +310,6 @@ class _Prefix(io.RawIOBase):
         return count
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _cell_text(value) -> str | None:
     """A workbook cell as text: whole numbers without '.0', midnight datetimes as dates, empty as null."""
     if value is None or value == "":
@@ -415,7 +407,7 @@ class _Run:
 
     def _hash(self, path: Path) -> str:
         if path not in self._hashes:
-            self._hashes[path] = _sha256(path)
+            self._hashes[path] = file_sha256(path)
         return self._hashes[path]
 
     def _config(self) -> str:

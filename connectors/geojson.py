@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import shapely
 
-from connectors.base import Extraction, Rejection
+from connectors.base import Extraction, Rejection, file_sha256
 from connectors.registry import TableSpec
 from connectors.sql import SourceUnavailableError
 
@@ -101,14 +101,6 @@ def _text(value) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(READ_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _FeatureStream:

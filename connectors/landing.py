@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import Extraction
+from connectors.base import Extraction, file_sha256
 
 READ_ONLY = 0o444
 
@@ -88,14 +88,6 @@ def schema_fingerprint(schema: pa.Schema) -> str:
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _create_once(final: Path, write) -> None:
     """Write through a temporary name and link it into place; fails if ``final`` exists."""
     temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -150,7 +142,7 @@ class LandingZone:
                 batch=count,
                 file=parquet.name,
                 rows=batch.num_rows,
-                sha256=_sha256(parquet),
+                sha256=file_sha256(parquet),
                 schema_fingerprint=fingerprint,
                 extracted_at=dt.datetime.now(dt.UTC).isoformat(),
             )
@@ -259,7 +251,7 @@ class LandingZone:
             parquet = directory / manifest.file
             if not parquet.exists():
                 problems.append(f"{parquet}: missing")
-            elif _sha256(parquet) != manifest.sha256:
+            elif file_sha256(parquet) != manifest.sha256:
                 problems.append(f"{parquet}: sha256 differs from its manifest")
             elif pq.read_metadata(parquet).num_rows != manifest.rows:
                 problems.append(f"{parquet}: row count differs from its manifest")

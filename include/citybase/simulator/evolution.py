@@ -34,6 +34,7 @@ from citybase.simulator.names import (
     render_trade_names,
 )
 from citybase.simulator.places import draw_addresses
+from citybase.simulator.population import DIVISION_CODES
 from citybase.simulator.sampling import stream
 from citybase.simulator.servers import load_system
 
@@ -46,7 +47,6 @@ DAILY = {
     "births": 9.7e-3 / 365, "deaths": 6.0e-3 / 365, "moves": 0.02 / 365,
     "new_entities": 0.10 / 365, "closures": 0.03 / 365, "transfers": 0.01 / 365, "cancellations": 0.002 / 365,
 }  # fmt: skip
-DIVISION_CODES = np.array([d.code for d in ZHENGZHOU_DIVISIONS])
 
 
 def _count(rng: np.random.Generator, population: int, rate: float) -> int:
@@ -65,8 +65,8 @@ def _sample_keys(connection: sqlite3.Connection, table: str, key: str, rng: np.r
 
 
 class _Day:
-    def __init__(self, city_dir: Path, day: dt.date, seed: int, changes: list[tuple]):
-        self.city_dir, self.day, self.changes = city_dir, day, changes
+    def __init__(self, day: dt.date, seed: int, changes: list[tuple]):
+        self.day, self.changes = day, changes
         self.rng = stream(seed, f"evolution/{day.isoformat()}")
         self.number = day_number(day)
 
@@ -88,7 +88,9 @@ class _Day:
         addresses = draw_addresses(rng, division, "home").tolist() if movers else []
         connection.executemany(
             "update persons set division_code = ?, address = ?, updated_at = ? where person_id = ?",
-            zip(DIVISION_CODES[division].tolist(), addresses, self.stamps(len(movers)), movers, strict=True),
+            zip(
+                DIVISION_CODES[division].astype(str).tolist(), addresses, self.stamps(len(movers)), movers, strict=True
+            ),
         )
         self.record("public_security", "hukou", "persons", movers, "update", "moved")
 
@@ -156,7 +158,7 @@ class _Day:
             f"郑州{t}{'便利店' if e == 2 else i + '有限公司'}"
             for t, e, i in zip(trade, entity_type, industry, strict=True)
         ]
-        division = np.searchsorted(DIVISION_CODES.astype(np.int64), division_code)
+        division = np.searchsorted(DIVISION_CODES, division_code)
         addresses = draw_addresses(rng, division, "office").tolist()
         taken = {row[0] for row in connection.execute(
             f"select name from enterprises where name in ({','.join('?' * n)})", names
@@ -222,7 +224,7 @@ def evolve(city_dir: Path, days: int, *, seed: int | None = None) -> dict[str, i
         closing(sqlite3.connect(systems["housing/property_registry"])) as housing,
     ):
         for offset in range(1, days + 1):
-            today = _Day(city_dir, start + dt.timedelta(days=offset), seed, changes)
+            today = _Day(start + dt.timedelta(days=offset), seed, changes)
             today.hukou(hukou)
             today.business_registry(registry)
             today.property_registry(housing, hukou)
