@@ -38,8 +38,11 @@ class Rejection:
 class Extraction:
     """One table's data for one run. ``state`` and ``rejections`` are final once ``batches`` is exhausted.
 
-    An incremental extraction (only rows changed since the last run) also streams ``keys``: the
-    primary keys of every row the system holds now, from which the landing zone finds the deletes.
+    An incremental extraction (only rows changed since the last run) also says what was deleted, one
+    of two ways: ``keys``, the primary keys of every row the system holds now, from which the landing
+    zone finds the deletes by diffing with the previous run (SQL systems); or ``deletes``, the primary
+    keys the system reports deleted since the last run (tombstones, REST systems), read by the landing
+    zone once ``batches`` is exhausted and carrying the key columns' schema even when empty.
     """
 
     schema: pa.Schema
@@ -47,6 +50,7 @@ class Extraction:
     state: dict = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
     keys: Iterator[pa.RecordBatch] | None = None
+    deletes: Iterator[pa.RecordBatch] | None = None
 
 
 class Source(Protocol):

@@ -1,8 +1,11 @@
 """The landing zone: append-only Parquet batches, each with a manifest.
 
 Layout: ``<root>/<department>/<system>/<table>/run=<run_id>/batch-<n>.parquet`` plus
-``batch-<n>.manifest.json``; an incremental run also lands ``keys.parquet`` (every key the system
-holds now) and ``deletes.parquet`` (keys it held at the previous run and no longer does).
+``batch-<n>.manifest.json``; an incremental run also lands ``deletes.parquet``: the primary-key
+columns only, one row per key deleted since the previous run. SQL sources find them by diffing
+keys (the run also lands ``keys.parquet``, every key the system holds now, for the next diff);
+REST sources report them as tombstones. Either way the file has the same shape, and a key deleted
+in a run is gone even if the same run also landed a version of it.
 ``_table.json`` marks a table's landing complete and
 ``<root>/<department>/<system>/_runs/<run_id>.json`` marks the whole run complete. Downstream reads
 only complete runs. Nothing is ever overwritten: files are created with a hard link that fails if
@@ -60,7 +63,7 @@ class TableLanding:
     rejections: list[dict] = field(default_factory=list)  # input refused, with file, row and rule
     columns: dict[str, str] = field(default_factory=dict)  # name -> Arrow type, to detect schema drift
     schema_changes: list[str] = field(default_factory=list)  # additive changes since the previous run
-    deleted: int = 0  # keys the system no longer holds (incremental runs)
+    deleted: int = 0  # keys deleted since the previous run (incremental runs: key diff or tombstones)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,10 @@ class LandingZone:
     ) -> TableLanding:
         """Write the extraction as one run of ``table``; one Parquet file and manifest per batch."""
         schema, batches = extraction.schema, extraction.batches
+        if extraction.keys is not None and extraction.deletes is not None:
+            raise LandingError(
+                f"{source}/{table}: an extraction gives its deletes by key diff or as tombstones, not both"
+            )
         directory = self.table_dir(source, table, run_id)
         if (directory / "_table.json").exists():
             raise LandingError(f"{source}/{table} run {run_id} is already landed at {directory}")
@@ -153,6 +160,8 @@ class LandingZone:
         deleted = 0
         if extraction.keys is not None:
             deleted = self._land_deletes(source, table, directory, extraction.keys)
+        elif extraction.deletes is not None:
+            deleted = self._land_tombstones(source, table, directory, schema, extraction.deletes)
         landing = TableLanding(
             source, table, run_id, rows, count, fingerprint, str(directory),
             state=extraction.state, rejections=[asdict(r) for r in extraction.rejections],
@@ -198,6 +207,23 @@ class LandingZone:
             return connection.execute(
                 f"select count(*) from read_parquet('{directory / 'deletes.parquet'}')"
             ).fetchone()[0]
+
+    def _land_tombstones(
+        self, source: str, table: str, directory: Path, schema: pa.Schema, deletes: Iterator[pa.RecordBatch]
+    ) -> int:
+        """Land the keys the source reports deleted, once each, in key order. Tombstones are changes
+        only (a day's deletes, not a city's keys), so they are handled in memory."""
+        batches = list(deletes)
+        if not batches:
+            raise LandingError(f"{source}/{table}: tombstones came without even an empty batch naming the key columns")
+        keys = pa.Table.from_batches(batches)
+        unknown = [name for name in keys.column_names if name not in schema.names]
+        if unknown:
+            raise LandingError(f"{source}/{table}: tombstone columns {unknown} are not columns of the table")
+        names = keys.column_names
+        distinct = keys.group_by(names).aggregate([]).select(names).sort_by([(name, "ascending") for name in names])
+        _create_once(directory / "deletes.parquet", lambda p: pq.write_table(distinct, p))
+        return distinct.num_rows
 
     def complete_run(self, source: str, run_id: str, started_at: str, tables: Iterable[TableLanding]) -> RunManifest:
         """Mark the run complete: from now on it is what downstream may read."""

@@ -22,6 +22,13 @@ Incremental: when the table has a ``cursor``, the previous state's ``watermark``
 ``updated_since`` (the server returns rows whose cursor is strictly later) and the new watermark is
 the largest cursor value seen, set only once the batches are exhausted.
 
+Deletes: an ``updated_since`` page may also carry ``"deleted": [{<primary key>: ..., "deleted_at":
+"..."}, ...]``, tombstones of records deleted since the watermark. An incremental run hands their keys
+to the landing zone as ``Extraction.deletes`` (one batch of the primary-key columns, typed as the
+rows' are; empty when nothing was deleted), and ``deleted_at`` advances the watermark like a row's
+cursor does, so the same interval read again lands no row and no delete twice. A first (full) run
+asks for no changes, so it gets and lands no tombstones.
+
 Retries: connection errors, 5xx and 429 are retried up to ``max_retries`` times per request with
 exponential backoff and full jitter, waiting at least ``Retry-After`` when the server sends one.
 Then the error names the source, the endpoint and the last status. The token is sent only in the
@@ -127,11 +134,13 @@ class RestSource:
             "new_fields": [],
             "pages": 0,
             "rows": 0,
+            "deleted": None,  # tombstones received; known once the batches are exhausted
         }
         rejections: list[Rejection] = []
-        return Extraction(
-            schema, self._batches(table, endpoint, params, first, schema, new_state, rejections), new_state, rejections
-        )
+        tombstones: list[dict] = []
+        batches = self._batches(table, endpoint, params, first, schema, new_state, rejections, tombstones)
+        deletes = self._deletes(table, endpoint, schema, new_state, tombstones) if watermark is not None else None
+        return Extraction(schema, batches, new_state, rejections, deletes=deletes)
 
     def close(self) -> None:
         self._client.close()
@@ -147,6 +156,7 @@ class RestSource:
         schema: pa.Schema,
         state: dict,
         rejections: list[Rejection],
+        tombstones: list[dict],
     ) -> Iterator[pa.RecordBatch]:
         names = set(schema.names)
         new_fields: set[str] = set()
@@ -162,8 +172,19 @@ class RestSource:
                 if extra:
                     new_fields |= extra
             pending.extend(page["data"])
+            deleted = page.get("deleted") or []
+            for tombstone in deleted:
+                if any(tombstone.get(key) is None for key in table.primary_key) or not isinstance(
+                    tombstone.get("deleted_at"), str
+                ):
+                    raise RestSourceError(
+                        f"source {self.name}: {endpoint} returned a tombstone without its key "
+                        f"{list(table.primary_key)} and deleted_at"
+                    )
+            tombstones.extend(deleted)
             if table.cursor:
                 seen = [r.get(table.cursor) for r in page["data"] if r.get(table.cursor) is not None]
+                seen += [t["deleted_at"] for t in deleted]
                 if seen:
                     top = max(seen)
                     latest = top if latest is None or top > latest else latest
@@ -182,6 +203,7 @@ class RestSource:
             yield _to_batch(pending, schema, landed, self._rejecter(table, endpoint, rejections))
             landed += len(pending)
         state["rows"] = landed
+        state["deleted"] = len(tombstones)
         state["new_fields"] = sorted(new_fields)
         if new_fields:
             log.warning(
@@ -189,6 +211,24 @@ class RestSource:
                 self.name, endpoint, ", ".join(sorted(new_fields)),
             )  # fmt: skip
         state["watermark"] = latest  # final only now: a failed run must not advance it
+
+    def _deletes(
+        self, table: TableSpec, endpoint: str, schema: pa.Schema, state: dict, tombstones: list[dict]
+    ) -> Iterator[pa.RecordBatch]:
+        """The tombstones' keys as one batch of the primary-key columns, typed as the rows' key columns."""
+        if state["deleted"] is None:
+            raise RestSourceError(f"source {self.name}: {endpoint}: deletes read before the rows were exhausted")
+        fields = [
+            schema.field(key) if key in schema.names else pa.field(key, TYPES[_infer([t[key] for t in tombstones])])
+            for key in table.primary_key
+        ]
+        try:
+            arrays = [pa.array([t[f.name] for t in tombstones], type=f.type) for f in fields]
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise RestSourceError(
+                f"source {self.name}: {endpoint} returned tombstone keys that do not fit the key columns {fields}"
+            ) from exc
+        yield pa.record_batch(arrays, schema=pa.schema(fields))
 
     def _rejecter(self, table: TableSpec, endpoint: str, rejections: list[Rejection]) -> Callable[[int, str], None]:
         def reject(row: int, message: str) -> None:
@@ -242,6 +282,9 @@ class RestSource:
             and (page.get("next_cursor") is None or isinstance(page["next_cursor"], str))
         ):
             raise RestSourceError(f"source {self.name}: {endpoint} answered 200 without 'data' and 'next_cursor'")
+        deleted = page.get("deleted", [])
+        if not (isinstance(deleted, list) and all(isinstance(t, dict) for t in deleted)):
+            raise RestSourceError(f"source {self.name}: {endpoint} answered 'deleted' that is not a list of objects")
         return page
 
     def _reason(self, response: httpx.Response) -> str:

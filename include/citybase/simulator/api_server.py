@@ -8,6 +8,16 @@ from: bearer tokens, keyset pagination, a per-token rate limit and transient 503
     GET /health                                      -> {"status": "ok", "systems": {...}}   (no token)
     GET /api/v1/<system>/<table>?page_size=&cursor=&updated_since=
                                                      -> {"data": [...], "next_cursor": "..." | null}
+                                                        (+ "deleted": [...] when updated_since is given)
+
+Deletes. A record the department deletes is gone from ``data``, so a client reading changes since its
+watermark could never learn of it. As change-feed APIs do, the server keeps a tombstone per deleted key
+(``delete_records`` writes both in one transaction) and answers an ``updated_since`` query with them
+too: ``"deleted": [{"<primary key>": 42, "deleted_at": "YYYY-MM-DD HH:MM:SS"}, ...]`` for the keys
+deleted after ``updated_since``, paged with the rows: a page covers a range of keys, rows and
+tombstones merged in key order, ``page_size`` counting both. A full read (no ``updated_since``)
+returns no tombstones: what it returns is the whole table as it stands. Keys are never reused, so a
+key is either a row or a tombstone.
 
 Lifecycle. ``start_api_server(data_dir)`` makes a random token, writes it to
 ``<data_dir>/.api_server/token`` (mode 0600; never printed or logged), starts
@@ -51,6 +61,7 @@ from urllib.parse import parse_qs, urlsplit
 
 API_PREFIX = "/api/v1"
 CATALOG_TABLE = "_api_tables"
+DELETIONS_TABLE = "_api_deletions"  # tombstones: (table_name, record_key, deleted_at)
 STATE_DIR = ".api_server"  # under the data dir: pid, url, token (0600), server.log
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 10_000
@@ -71,6 +82,41 @@ def register_api_tables(connection: sqlite3.Connection, tables: list[tuple[str, 
         "cursor_column TEXT)"
     )
     connection.executemany(f"INSERT OR REPLACE INTO {CATALOG_TABLE} VALUES (?, ?, ?)", tables)
+    _create_deletions(connection)
+
+
+def _create_deletions(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {DELETIONS_TABLE} (table_name TEXT NOT NULL, record_key NOT NULL, "
+        "deleted_at TEXT NOT NULL, PRIMARY KEY (table_name, record_key))"
+    )
+
+
+def delete_records(connection: sqlite3.Connection, table: str, keys: list, deleted_at: list[str]) -> None:
+    """Delete records of a served table and leave their tombstones, in the caller's transaction."""
+    _create_deletions(connection)
+    (primary_key,) = connection.execute(
+        f"SELECT primary_key FROM {CATALOG_TABLE} WHERE table_name = ?", (table,)
+    ).fetchone()
+    connection.executemany(f'DELETE FROM "{table}" WHERE "{primary_key}" = ?', [(key,) for key in keys])
+    connection.executemany(
+        f"INSERT INTO {DELETIONS_TABLE} VALUES (?, ?, ?)",
+        [(table, key, stamp) for key, stamp in zip(keys, deleted_at, strict=True)],
+    )
+
+
+def next_key(connection: sqlite3.Connection, table: str) -> int:
+    """The integer key a new record of a served table gets: past every key it ever held, deleted ones too."""
+    _create_deletions(connection)
+    (primary_key,) = connection.execute(
+        f"SELECT primary_key FROM {CATALOG_TABLE} WHERE table_name = ?", (table,)
+    ).fetchone()
+    (top,) = connection.execute(
+        f'SELECT max(coalesce((SELECT max("{primary_key}") FROM "{table}"), 0), '
+        f"coalesce((SELECT max(record_key) FROM {DELETIONS_TABLE} WHERE table_name = ?), 0))",
+        (table,),
+    ).fetchone()
+    return int(top) + 1
 
 
 @dataclass(frozen=True)
@@ -227,15 +273,18 @@ def _page(served: ServedTable, query: dict[str, list[str]]) -> dict:
     limit = int(page_size)
     where, parameters = [], []
     cursor = _one(query, "cursor", "")
+    after = _decode_cursor(cursor, served) if cursor else None
     if cursor:
         where.append(f'"{served.primary_key}" > ?')
-        parameters.append(_decode_cursor(cursor, served))
+        parameters.append(after)
     updated_since = _one(query, "updated_since", "")
+    since = None
     if updated_since:
         if served.cursor is None:
             raise BadRequestError(f"{served.system}/{served.table} has no update timestamp to filter on")
+        since = _local_timestamp(updated_since)
         where.append(f'+"{served.cursor}" > ?')  # unary +: never the cursor's index, so pages walk the key
-        parameters.append(_local_timestamp(updated_since))
+        parameters.append(since)
     sql = f'SELECT * FROM "{served.table}"'
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -243,11 +292,31 @@ def _page(served: ServedTable, query: dict[str, list[str]]) -> dict:
     with contextlib.closing(_open_read_only(served.path)) as connection:
         result = connection.execute(sql, [*parameters, limit + 1])
         names = [column[0] for column in result.description]
-        rows = result.fetchall()
-    data = [dict(zip(names, row, strict=True)) for row in rows[:limit]]
-    more = len(rows) > limit
-    next_cursor = _encode_cursor(data[-1][served.primary_key], served) if more else None
-    return {"data": data, "next_cursor": next_cursor}
+        rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        tombstones = _tombstones(connection, served, after, since, limit + 1) if since is not None else []
+    key = served.primary_key
+    merged = sorted(
+        [(row[key], False, row) for row in rows] + [(t[key], True, t) for t in tombstones], key=lambda item: item[0]
+    )
+    page = merged[:limit]
+    next_cursor = _encode_cursor(page[-1][0], served) if len(merged) > limit else None
+    document = {"data": [item for _, deleted, item in page if not deleted], "next_cursor": next_cursor}
+    if since is not None:
+        document["deleted"] = [item for _, deleted, item in page if deleted]
+    return document
+
+
+def _tombstones(connection: sqlite3.Connection, served: ServedTable, after, since: str, limit: int) -> list[dict]:
+    """Keys of the table deleted after ``since``, past the cursor, in key order (none in a store without any)."""
+    if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (DELETIONS_TABLE,)).fetchone():
+        return []
+    sql = f"SELECT record_key, deleted_at FROM {DELETIONS_TABLE} WHERE table_name = ? AND deleted_at > ?"
+    parameters = [served.table, since]
+    if after is not None:
+        sql += " AND record_key > ?"
+        parameters.append(after)
+    rows = connection.execute(sql + " ORDER BY record_key LIMIT ?", [*parameters, limit]).fetchall()
+    return [{served.primary_key: key, "deleted_at": deleted_at} for key, deleted_at in rows]
 
 
 def _one(query: dict[str, list[str]], name: str, default: str) -> str:
