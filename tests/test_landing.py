@@ -113,3 +113,42 @@ def test_state_and_rejections_are_kept_with_the_run_and_the_latest_state_is_foun
     assert zone.latest_state("d/s", "t") == {"files": ["a.csv", "b.csv"]}
     (kept,) = zone.latest_run("d/s").tables["t"].rejections
     assert str(Rejection(**kept)) == "d/s/t b.csv:7: encoding: neither UTF-8 nor GB18030"
+
+
+KEY_SCHEMA = pa.schema([("id", pa.int64())])
+
+
+def key_batch(ids):
+    return pa.record_batch([pa.array(ids, pa.int64())], KEY_SCHEMA)
+
+
+def test_tombstones_land_as_deletes_once_each_in_key_order(tmp_path):
+    zone = LandingZone(tmp_path)
+    deletes = iter([key_batch([7, 3, 7]), key_batch([5])])
+    landing = zone.land_table("d/s", "t", "r1", Extraction(SCHEMA, batches([2]), deletes=deletes))
+    landed = pq.read_table(tmp_path / "d/s/t/run=r1/deletes.parquet")
+    assert landed.schema.remove_metadata() == KEY_SCHEMA  # the primary-key columns only, as the key diff lands them
+    assert landed.column("id").to_pylist() == [3, 5, 7]
+    assert landing.deleted == 3
+    assert landing.rows == 2
+
+
+def test_a_run_without_tombstones_lands_an_empty_deletes_file(tmp_path):
+    landing = LandingZone(tmp_path).land_table(
+        "d/s", "t", "r1", Extraction(SCHEMA, iter([]), deletes=iter([key_batch([])]))
+    )
+    landed = pq.read_table(tmp_path / "d/s/t/run=r1/deletes.parquet")
+    assert (landed.num_rows, landed.column_names, landing.deleted) == (0, ["id"], 0)
+
+
+def test_tombstones_must_be_key_columns_of_the_table_and_come_one_way(tmp_path):
+    zone = LandingZone(tmp_path)
+    stranger = pa.record_batch([pa.array([1])], pa.schema([("other_id", pa.int64())]))
+    with pytest.raises(LandingError, match="other_id"):
+        zone.land_table("d/s", "t", "r1", Extraction(SCHEMA, batches([1]), deletes=iter([stranger])))
+    with pytest.raises(LandingError, match="without even an empty batch"):
+        zone.land_table("d/s", "t", "r2", Extraction(SCHEMA, batches([1]), deletes=iter([])))
+    both = Extraction(SCHEMA, batches([1]), keys=iter([key_batch([1])]), deletes=iter([key_batch([2])]))
+    with pytest.raises(LandingError, match="not both"):
+        zone.land_table("d/s", "t", "r3", both)
+    assert not (tmp_path / "d/s/t/run=r3").exists()  # refused before anything landed
