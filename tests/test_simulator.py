@@ -29,6 +29,7 @@ from citybase.codes import (
 from citybase.codes.division import OBSOLETE_ZHENGZHOU_CODES
 from citybase.codes.uscc import USCC_ALPHABET
 from citybase.simulator import DEFECT_KINDS, SimulationResult, simulate
+from citybase.simulator.defects import HOMOPHONE_NAME
 from citybase.simulator.identifiers import id_check_index, id_first17, id_numbers, uscc_codes
 
 SCALE = 0.002
@@ -369,6 +370,27 @@ def test_defect_counts_follow_the_rate(city, table):
         )
     # the system's count covers its event tables (moves, reports, ...) too
     assert city.defects[system] == {kind: kinds[kind] + events[kind] for kind in {*DEFECT_KINDS, *events}}
+
+
+def test_only_names_re_keyed_from_another_system_carry_homophone_typos(city):
+    """The household registration is the reference the others copy names from: it is never mistyped."""
+    re_keyed = {
+        ("hr_social_security", "social_insurance", "insured_persons"),
+        ("courts", "dishonest_debtors", "dishonest_debtors"),
+        ("civil_affairs", "civil_registry", "marriage_registrations"),
+        ("health", "vital_records", "births"),
+        ("health", "vital_records", "deaths"),
+    }
+    mistyped = set()
+    for path in (city.out_dir / "ground_truth").glob("defects*.csv"):
+        with path.open(encoding="utf-8", newline="") as file:
+            lines = csv.DictReader(file)
+            mistyped |= {
+                (d["department"], d["system"], d["table"]) for d in lines if d["defect_kind"] == HOMOPHONE_NAME
+            }
+    assert ("hr_social_security", "social_insurance", "insured_persons") in mistyped
+    assert mistyped <= re_keyed
+    assert city.defects["hr_social_security/social_insurance"][HOMOPHONE_NAME] > 0
 
 
 @pytest.mark.parametrize(

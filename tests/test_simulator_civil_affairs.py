@@ -25,12 +25,14 @@ from citybase.simulator.civil_affairs import (
     write_civil_registry,
 )
 from citybase.simulator.civil_affairs import DEFECTS_FILE as CIVIL_DEFECTS
+from citybase.simulator.defects import HOMOPHONE_NAME
 from citybase.simulator.market import MARKET_ENTITIES, simulate_enterprises
 from citybase.simulator.population import RESIDENTS, simulate_population
 from citybase.simulator.registry_events import DEFECTS_FILE as EVENT_DEFECTS
 from citybase.simulator.registry_events import write_registry_events
 from connectors.registry import TableSpec
 from connectors.sql import SqlSource
+from tests.test_homophones import explains_homophone_typo
 
 SCALE = 0.002
 SEED = 7
@@ -215,6 +217,7 @@ def test_every_planted_defect_is_there(city):
             by_key[table] = {row[key]: row for row in _rows(out_dir, system, table)}
     files = (out_dir / "t" / CIVIL_DEFECTS, out_dir / "t" / EVENT_DEFECTS)
     registered = set(enterprises.uscc.tolist())
+    true_marriages = {r["registration_id"]: r for r in pq.read_table(out_dir / "t" / TRUTH_FILE).to_pylist()}
     seen = defaultdict(int)
     for path in files:
         for (table, kind), records in _defects(path).items():
@@ -243,9 +246,19 @@ def test_every_planted_defect_is_there(city):
                     assert row["person_id"] > len(people)
                 elif kind == "stale_division_code":
                     assert row["division_code"] == STALE_DIVISION_CODE
+                elif kind == HOMOPHONE_NAME:
+                    true_name = true_marriages[row["registration_id"]][column]
+                    assert explains_homophone_typo(row[column], true_name, detail)
                 else:
                     raise AssertionError(kind)
-    expected = {"bad_check_digit", "missing_field", "duplicate_row", "impossible_date", "orphan_marriage"}
+    expected = {
+        "bad_check_digit",
+        "missing_field",
+        "duplicate_row",
+        "impossible_date",
+        "orphan_marriage",
+        HOMOPHONE_NAME,
+    }
     assert expected | {"orphan_uscc", "orphan_person", "stale_division_code"} <= set(seen)
     assert sum(civil.defects.values()) + sum(sum(o.defects.values()) for o in events) == sum(seen.values())
     # The spoiled rows are the only ones that break the checks: no stray defects.

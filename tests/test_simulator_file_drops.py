@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from citybase.codes import id_number_problem, uscc_problem
+from citybase.simulator.defects import HOMOPHONE_NAME, HOMOPHONE_SHARE, defect_weights
 from citybase.simulator.health import (
     BIRTH_COLUMNS,
     BIRTHS_PER_RESIDENT_YEAR,
@@ -34,11 +35,13 @@ from citybase.simulator.health import (
 )
 from citybase.simulator.market import simulate_enterprises
 from citybase.simulator.population import simulate_population
+from citybase.simulator.sampling import allocate
 from citybase.simulator.tax import COLUMNS as TAX_COLUMNS
 from citybase.simulator.tax import HEADER_ROW, write_credit_ratings
 from citybase.simulator.tax import RECORD_DEFECTS as TAX_DEFECTS
 from connectors.file_drop import FileDropSource
 from connectors.registry import TableSpec
+from tests.test_homophones import explains_homophone_typo
 
 RESIDENTS, ENTERPRISES = 250_000, 8_000
 AS_OF = dt.date(2025, 12, 31)
@@ -167,7 +170,7 @@ def test_parents_and_the_deceased_are_real_residents(drops, city):
 def test_every_record_defect_is_in_the_files_and_clean_records_are_true(drops):
     planted = defects(drops, "health__vital_records")
     kinds = Counter(d["defect_kind"] for d in planted)
-    assert set(RECORD_DEFECTS) <= set(kinds), kinds
+    assert {*RECORD_DEFECTS, HOMOPHONE_NAME} <= set(kinds), kinds
     for table, key_column, mapping in (("births", "出生证编号", BIRTH_TRUTH), ("deaths", "死亡证明编号", DEATH_TRUTH)):
         true = {t[mapping[key_column]]: t for t in truth(drops, table)}
         rows: dict[str, list[dict]] = {}
@@ -186,9 +189,13 @@ def test_every_record_defect_is_in_the_files_and_clean_records_are_true(drops):
                 continue
             [row] = rows[key]
             written, _, true_value = defect["detail"].partition(", true ")
+            true_value, _, typo = true_value.partition("; ")  # a homophone typo says which character it swapped
             written, true_value = ast.literal_eval(written), ast.literal_eval(true_value)
             assert row[column] == written != true_value == true[key][mapping[column]]
-            assert _defect_explains(kind, written, true_value), (kind, written, true_value)
+            assert _defect_explains(kind, written, true_value, typo), (kind, written, true_value, typo)
+            assert {c: v for c, v in row.items() if c != column} == {
+                c: true[key][mapping[c]] for c in row if c != column
+            }  # one defect per record: the other columns are true
         clean = [key for key in rows if key not in touched]
         assert clean
         for key in clean:
@@ -196,7 +203,18 @@ def test_every_record_defect_is_in_the_files_and_clean_records_are_true(drops):
             assert row == {column: true[key][name] for column, name in mapping.items()}
 
 
-def _defect_explains(kind: str, written: str, true: str) -> bool:
+def test_homophone_typos_hit_the_re_keyed_names_at_their_share_of_the_defects(drops):
+    planted = [d for d in defects(drops, "health__vital_records") if d["defect_kind"] == HOMOPHONE_NAME]
+    weights = defect_weights((*RECORD_DEFECTS, HOMOPHONE_NAME))
+    for table, columns in (("births", {"母亲姓名", "父亲姓名"}), ("deaths", {"姓名"})):  # not the newborn's name
+        typos = [d for d in planted if d["table"] == table]
+        assert {d["column"] for d in typos} <= columns
+        records = len(truth(drops, table))
+        assert len(typos) == allocate(round(HEALTH_DEFECT_RATE * records), weights)[-1]
+        assert len(typos) / records == pytest.approx(HEALTH_DEFECT_RATE * HOMOPHONE_SHARE, abs=0.005)
+
+
+def _defect_explains(kind: str, written: str, true: str, typo: str) -> bool:
     if kind == "date_format":
         parts = re.findall(r"\d+", written)
         year, month, day = (parts[0][:4], parts[0][4:6], parts[0][6:]) if len(parts) == 1 else parts
@@ -213,6 +231,8 @@ def _defect_explains(kind: str, written: str, true: str) -> bool:
         return written == ""
     if kind == "bad_check_digit":
         return written[:17] == true[:17] and "check" in (id_number_problem(written) or "")
+    if kind == HOMOPHONE_NAME:
+        return explains_homophone_typo(written, true, typo)
     return False
 
 

@@ -23,6 +23,7 @@ from numpy.dtypes import StringDType
 
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.codes.id_number import ID_CHECK_CHARS
+from citybase.simulator.defects import HOMOPHONE_NAME, defect_weights
 from citybase.simulator.formats import (
     SECONDS_PER_DAY,
     concat,
@@ -34,6 +35,7 @@ from citybase.simulator.formats import (
     office_hours,
     years_before,
 )
+from citybase.simulator.names import mistypable_parts, mistype_names
 from citybase.simulator.output import SystemOutput
 from citybase.simulator.planning import _CENTRES as DIVISION_CENTRES
 from citybase.simulator.population import DIVISION_CODES, MANGSHAN, Households, Population
@@ -59,10 +61,13 @@ _CENTRE = np.array([DIVISION_CENTRES[division.code] for division in ZHENGZHOU_DI
 _URBAN = np.array([division.code[4] == "0" for division in ZHENGZHOU_DIVISIONS])
 STALE_DIVISION_CODE = str(MANGSHAN)  # 芒山区, renamed 惠济区 (410108) in 2003
 HUIJI = [division.code for division in ZHENGZHOU_DIVISIONS].index("410108")
+STALE_CODE_SHARE = 0.2  # of the defect rate: stale codes are rarer than typing errors
 
 MARRIAGES_TABLE = "marriage_registrations"
 ADDRESSES_TABLE = "standard_addresses"
-MARRIAGE_DEFECT_KINDS = ("bad_check_digit", "missing_field", "duplicate_row", "impossible_date", "orphan_marriage")
+MARRIAGE_DEFECT_KINDS = (
+    "bad_check_digit", "missing_field", "duplicate_row", "impossible_date", "orphan_marriage", HOMOPHONE_NAME,
+)  # fmt: skip
 ADDRESS_DEFECT_KINDS = ("stale_division_code",)
 CIVIL_DEFECT_KINDS = MARRIAGE_DEFECT_KINDS + ADDRESS_DEFECT_KINDS
 
@@ -119,11 +124,14 @@ class Plan:
 
 
 def plan_defects(rng: np.random.Generator, rows: int, rate: float, kinds: list[Kind], render: Render) -> Plan:
-    """A ``rate`` share of the rows split evenly across ``kinds``: one defect per row, none on a copy."""
+    """A ``rate`` share of the rows split across ``kinds`` as ``defects.defect_weights`` says (homophone
+    typos a fixed share, the others evenly): one defect per row, none on a copy."""
     if rows == 0 or rate <= 0:
         return Plan(rows)
-    total = min(round(rate * rows / (1 - rate / len(kinds))), rows)
-    quotas = allocate(total, np.ones(len(kinds)))
+    weights = defect_weights([kind.name for kind in kinds])
+    copies = weights[[kind.spoil is None for kind in kinds]].sum() / weights.sum()
+    total = min(round(rate * rows / (1 - rate * copies)), rows)  # copies add rows: aim at rate of the table
+    quotas = allocate(total, weights)
     taken = np.zeros(rows, dtype=bool)
     duplicates, changes, records = [], {}, []
     for kind, quota in zip(kinds, quotas.tolist(), strict=True):
@@ -167,6 +175,16 @@ def missing(column: str) -> Callable:
         del rng
         count = len(true[column])
         return column, [None] * count, [f"{column} is NULL, true {value}" for value in true[column].tolist()]
+
+    return spoil
+
+
+def homophone(column: str) -> Callable:
+    """The name re-keyed with one character swapped for a same-sound one (``names.mistype_names``)."""
+
+    def spoil(rng: np.random.Generator, true: dict[str, np.ndarray]) -> tuple[str, list, list[str]]:
+        typed, details = mistype_names(rng, true[column])
+        return column, typed.tolist(), details.tolist()
 
     return spoil
 
@@ -519,6 +537,7 @@ def write_civil_registry(
 
     registrations = simulate_marriages(people, seed=seed, as_of=as_of)
     render_marriages = _render_marriages(registrations, people)
+    husband, wife = registrations.husband, registrations.wife
     marriage_plan = plan_defects(
         stream(seed, "defects/civil_registry/marriages"),
         len(registrations),
@@ -531,6 +550,16 @@ def write_civil_registry(
             Kind("duplicate_row"),
             Kind("impossible_date", impossible_date("registered_on")),
             Kind("orphan_marriage", _orphan_marriage(registrations), registrations.kind == DIVORCE),
+            Kind(
+                HOMOPHONE_NAME,
+                homophone("husband_name"),
+                mistypable_parts(people.surname[husband], people.given1[husband], people.given2[husband]),
+            ),
+            Kind(
+                HOMOPHONE_NAME,
+                homophone("wife_name"),
+                mistypable_parts(people.surname[wife], people.given1[wife], people.given2[wife]),
+            ),
         ],
         render_marriages,
     )
@@ -540,7 +569,7 @@ def write_civil_registry(
     address_plan = plan_defects(
         stream(seed, "defects/civil_registry/addresses"),
         len(addresses),
-        defect_rate / len(MARRIAGE_DEFECT_KINDS),  # stale codes are rarer than typing errors
+        defect_rate * STALE_CODE_SHARE,
         [Kind("stale_division_code", _stale_division, in_huiji if in_huiji.any() else None)],
         render_addresses,
     )

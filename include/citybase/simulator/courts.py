@@ -31,6 +31,7 @@ from citybase.simulator.formats import (
     office_hours,
 )
 from citybase.simulator.market import CANCELLED, INDIVIDUAL, REVOKED, Enterprises
+from citybase.simulator.names import mistypable_parts
 from citybase.simulator.output import SystemOutput
 from citybase.simulator.population import ADULT_AGE, Population
 from citybase.simulator.sampling import runs, stream, weighted_top_k
@@ -273,6 +274,7 @@ def write_dishonest_debtors(
     truth_dir.mkdir(parents=True, exist_ok=True)
     cases = simulate_cases(people, enterprises, as_of, seed)
     is_person = cases.person >= 0
+    person = np.maximum(cases.person, 0)
 
     def render(rows: np.ndarray) -> dict:
         return case_rows(cases, people, enterprises, rows)
@@ -287,13 +289,15 @@ def write_dishonest_debtors(
             whitespace_columns=("name",),
             date_column="filed_on",
             reference_column="uscc",
+            name_column="name",
         ),
         render,
         as_of,
         has_id=is_person,
-        id_ends_x=is_person & (people.id_check[np.maximum(cases.person, 0)] == ID_CHECK_CHARS.index("X")),
+        id_ends_x=is_person & (people.id_check[person] == ID_CHECK_CHARS.index("X")),
         has_reference=~is_person,
         orphan_codes=unregistered_usccs(enterprises.uscc, np.arange(len(ZHENGZHOU_DIVISIONS))),
+        can_mistype=is_person & mistypable_parts(people.surname[person], people.given1[person], people.given2[person]),
     )
     with sqlite_database(path) as connection:
         write_numbered_rows(

@@ -6,7 +6,8 @@ and table into a shared folder: ``health/vital_records/births/births_YYYYMMDD.cs
 stages can link the records to the household registration by ID number.
 
 The dirt is what such exports carry: typed-in variants (other date formats, full-width or lower-case
-ID characters, stray blanks, traditional characters, missing or mistyped ID numbers), re-sent rows,
+ID characters, stray blanks, traditional characters, missing or mistyped ID numbers, parents' and the
+deceased's names re-keyed with a same-sound character), re-sent rows,
 and three file-level accidents: one file saved as UTF-8 (with a BOM, as Excel's "CSV UTF-8" writes it)
 instead of GB18030, one file cut mid-row by a failed transfer, and the mother's ID column renamed
 from 母亲身份证号 to 母亲证件号码 partway through the history. Every one is in the ground truth.
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.dtypes import StringDType
 
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.simulator import names
+from citybase.simulator.defects import HOMOPHONE_NAME, defect_weights
 from citybase.simulator.drops import (
     WHITESPACE_VARIANTS,
     DefectRow,
@@ -40,7 +43,7 @@ from citybase.simulator.formats import day_number
 from citybase.simulator.output import SystemOutput
 from citybase.simulator.places import CITY_NAME
 from citybase.simulator.population import DIVISION_CODES, Population
-from citybase.simulator.sampling import stream, weighted_top_k
+from citybase.simulator.sampling import allocate, stream, weighted_top_k
 
 VITAL_RECORDS = ("health", "vital_records")
 BIRTHS, DEATHS = "births", "deaths"
@@ -105,15 +108,17 @@ class _Layout:
     date_column: str
     id_columns: tuple[str, ...]
     name_columns: tuple[str, ...]
+    rekeyed_names: tuple[str, ...]  # copied from another system's record, not given here: homophone typos
 
     def file(self, day: dt.date) -> str:
         return f"{self.table}/{self.table}_{day:%Y%m%d}.csv"
 
 
 BIRTH_LAYOUT = _Layout(
-    BIRTHS, BIRTH_COLUMNS, "出生证编号", "出生日期", (MOTHER_ID, "父亲身份证号"), ("姓名", "母亲姓名", "父亲姓名")
-)
-DEATH_LAYOUT = _Layout(DEATHS, DEATH_COLUMNS, "死亡证明编号", "死亡日期", ("身份证号",), ("姓名",))
+    BIRTHS, BIRTH_COLUMNS, "出生证编号", "出生日期", (MOTHER_ID, "父亲身份证号"), ("姓名", "母亲姓名", "父亲姓名"),
+    ("母亲姓名", "父亲姓名"),
+)  # fmt: skip
+DEATH_LAYOUT = _Layout(DEATHS, DEATH_COLUMNS, "死亡证明编号", "死亡日期", ("身份证号",), ("姓名",), ("姓名",))
 _LAYOUTS = {BIRTHS: BIRTH_LAYOUT, DEATHS: DEATH_LAYOUT}
 
 
@@ -350,16 +355,26 @@ def _plant(
     open_to_defects = np.ones(count, dtype=bool)
     if spared is not None:
         open_to_defects[spared] = False
+    total = round(defect_rate * count)
+    typos = _homophone_typos(rng, layout, records, total, open_to_defects)
+    open_to_defects[list(typos)] = False
     eligible = {
         "lowercase_x": ends_with_x & open_to_defects,
         "traditional_chars": traditional.astype(bool) & open_to_defects,
     }
     eligible.update({kind: open_to_defects for kind in RECORD_DEFECTS if kind not in eligible})
-    assigned = plan_record_defects(rng, count, defect_rate, RECORD_DEFECTS, eligible)
+    assigned = plan_record_defects(rng, count, (total - len(typos)) / max(count, 1), RECORD_DEFECTS, eligible)
     duplicated = np.zeros(count, dtype=bool)
+    assigned[list(typos)] = len(RECORD_DEFECTS)
     for record in np.flatnonzero(assigned >= 0).tolist():
-        kind = RECORD_DEFECTS[assigned[record]]
         key = records["key"][record]
+        if record in typos:
+            column, value, typo = typos[record]
+            written[record][position[column]] = value
+            detail = f"{value!r}, true {records[column][record]!r}; {typo}"
+            defects.append(DefectRow(layout.table, key, HOMOPHONE_NAME, column, detail))
+            continue
+        kind = RECORD_DEFECTS[assigned[record]]
         if kind == "duplicate_row":
             duplicated[record] = True
             file = layout.file(records["day"][record].astype("datetime64[D]").item())
@@ -380,6 +395,27 @@ def _plant(
         written[record][position[column]] = value
         defects.append(DefectRow(layout.table, key, kind, column, f"{value!r}, true {true!r}"))
     return written, duplicated
+
+
+def _homophone_typos(
+    rng: np.random.Generator, layout: _Layout, records: dict, total: int, open_to_defects: np.ndarray
+) -> dict[int, tuple[str, str, str]]:
+    """Homophone typos in the re-keyed names, their share of the ``total`` record defects (``defect_weights``):
+    record -> (column, the name as typed, which character was swapped for which)."""
+    wanted = int(allocate(total, defect_weights((*RECORD_DEFECTS, HOMOPHONE_NAME)))[-1])
+    columns = layout.rekeyed_names
+    can = np.array([names.mistypable(np.array(records[c], dtype=StringDType())) for c in columns])
+    can = can.reshape(len(columns), len(open_to_defects))
+    candidates = np.flatnonzero(can.any(axis=0) & open_to_defects)
+    chosen = np.sort(rng.choice(candidates, min(wanted, len(candidates)), replace=False))
+    which = np.where(can[:, chosen], rng.random((len(columns), len(chosen))), -1.0).argmax(axis=0)
+    typos = {}
+    for index, column in enumerate(columns):
+        rows = chosen[which == index].tolist()
+        typed, details = names.mistype_names(rng, np.array([records[column][r] for r in rows], dtype=StringDType()))
+        for row, value, detail in zip(rows, typed.tolist(), details.tolist(), strict=True):
+            typos[row] = (column, value, detail)
+    return typos
 
 
 def _pick(rng: np.random.Generator, options: list[str]) -> str:

@@ -16,7 +16,7 @@ API server (``api_server.py``) serves with keyset pagination on each table's int
 
 The defect planner here (``plan_record_defects``) is shared with the court system (``courts.py``):
 API-fed systems carry more kinds of dirt than the SQL ones (lower-case x, stray whitespace,
-references to entities the registry does not know).
+references to entities the registry does not know, names re-keyed with a homophone typo).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from numpy.dtypes import StringDType
 from citybase.codes.id_number import ID_CHECK_CHARS
 from citybase.codes.uscc import USCC_ALPHABET
 from citybase.simulator.api_server import API_PREFIX, register_api_tables
-from citybase.simulator.defects import DefectRecord, Defects, _impossible_dates
+from citybase.simulator.defects import HOMOPHONE_NAME, DefectRecord, Defects, _impossible_dates, defect_weights
 from citybase.simulator.formats import (
     SECONDS_PER_DAY,
     day_number,
@@ -45,6 +45,7 @@ from citybase.simulator.formats import (
 )
 from citybase.simulator.identifiers import uscc_codes
 from citybase.simulator.market import LIVE, OPERATING, Enterprises
+from citybase.simulator.names import mistypable_parts, mistype_names
 from citybase.simulator.output import SystemOutput
 from citybase.simulator.population import ADULT_AGE, DIVISION_CODES, Population
 from citybase.simulator.sampling import allocate, stream
@@ -61,6 +62,7 @@ API_DEFECT_KINDS = (
     "duplicate_row",
     "impossible_date",
     "orphan_reference",
+    HOMOPHONE_NAME,
 )
 
 INSURANCE_TYPES = ("养老", "医疗", "失业", "工伤", "生育")
@@ -153,6 +155,7 @@ class RecordDefectTargets:
     whitespace_columns: tuple[str, ...] = ()
     date_column: str | None = None  # 'YYYY-MM-DD'
     reference_column: str | None = None  # a USCC that should name a registered enterprise
+    name_column: str | None = None  # a person's name, re-keyed from another system
 
 
 _WHITESPACE = (("leading space", " {}"), ("trailing space", "{} "), ("trailing ideographic space", "{}\u3000"))
@@ -170,25 +173,29 @@ def plan_record_defects(
     id_ends_x: np.ndarray,
     has_reference: np.ndarray,
     orphan_codes: Callable[[np.random.Generator, int], np.ndarray],
+    can_mistype: np.ndarray | None = None,
 ) -> Defects:
-    """A ``defect_rate`` share of records, split evenly over the kinds the table has columns for.
+    """A ``defect_rate`` share of records, split over the kinds the table has columns for as
+    ``defects.defect_weights`` says (homophone typos a fixed share, the other kinds evenly).
 
     As in ``defects.plan_defects``: every defective record carries exactly one defect and the
-    original of a duplicate none. ``has_id``/``id_ends_x``/``has_reference`` say which rows can carry
-    an ID defect, a lower-cased X, or an orphan reference; scarce kinds are placed first.
+    original of a duplicate none. ``has_id``/``id_ends_x``/``has_reference``/``can_mistype`` say which
+    rows can carry an ID defect, a lower-cased X, an orphan reference, or a homophone typo in the
+    name; scarce kinds are placed first.
     """
     kinds = {
         "lowercase_x": id_ends_x if targets.id_column else None,
         "bad_check_digit": has_id if targets.id_column else None,
         "missing_field": has_id if targets.missing_columns else None,
         "orphan_reference": has_reference if targets.reference_column else None,
+        HOMOPHONE_NAME: can_mistype if targets.name_column else None,
         "stray_whitespace": np.ones(rows, dtype=bool) if targets.whitespace_columns else None,
         "impossible_date": np.ones(rows, dtype=bool) if targets.date_column else None,
         "duplicate_row": np.ones(rows, dtype=bool),
     }
     kinds = {kind: eligible for kind, eligible in kinds.items() if eligible is not None}
     total = min(round(defect_rate * rows), rows)
-    wanted = dict(zip(kinds, allocate(total, np.ones(len(kinds))).tolist(), strict=True))
+    wanted = dict(zip(kinds, allocate(total, defect_weights(list(kinds))).tolist(), strict=True))
     order = rng.permutation(rows)
     free = np.ones(rows, dtype=bool)
     chosen: dict[str, np.ndarray] = {}
@@ -240,6 +247,11 @@ def plan_record_defects(
             rows_.tolist(), true_dates, _impossible_dates(rng, true_dates, as_of), strict=True
         ):
             plant(row, "impossible_date", targets.date_column, impossible, f"{impossible}, true {true_date}")
+    if targets.name_column:
+        rows_ = chosen[HOMOPHONE_NAME]
+        typed, details = mistype_names(rng, render(rows_)[targets.name_column])
+        for row, value, detail in zip(rows_.tolist(), typed.tolist(), details.tolist(), strict=True):
+            plant(row, HOMOPHONE_NAME, targets.name_column, value, detail)
 
     duplicated = rng.permutation(chosen["duplicate_row"])
     records.extend(
@@ -539,6 +551,7 @@ def write_social_insurance(
             whitespace_columns=("name", "id_number"),
             date_column="start_date",
             reference_column="employer_uscc",
+            name_column="name",
         ),
         render_insured,
         as_of,
@@ -546,6 +559,9 @@ def write_social_insurance(
         id_ends_x=people.id_check[insured.person] == ID_CHECK_CHARS.index("X"),
         has_reference=insured.employer >= 0,
         orphan_codes=orphans,
+        can_mistype=mistypable_parts(
+            people.surname[insured.person], people.given1[insured.person], people.given2[insured.person]
+        ),
     )
     arrears_defects = plan_record_defects(
         stream(seed, "social_security/defects/arrears"),
