@@ -25,7 +25,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from citybase.codes import id_number_problem, uscc_problem
-from citybase.simulator.api_server import ApiServerError, find_api_server, start_api_server, state_paths
+from citybase.simulator.api_server import (
+    ApiServerError,
+    delete_records,
+    find_api_server,
+    next_key,
+    start_api_server,
+    state_paths,
+)
 from citybase.simulator.courts import write_dishonest_debtors
 from citybase.simulator.market import LIVE, OPERATING, simulate_enterprises
 from citybase.simulator.output import SystemOutput
@@ -390,3 +397,49 @@ def test_json_values_keep_sqlite_types(server, city):
     assert isinstance(record["amount"], float)
     row = dict(query(city.root / SOCIAL, "SELECT * FROM arrears WHERE arrears_id = ?", [record["arrears_id"]])[0])
     assert json.loads(json.dumps(row)) == record
+
+
+# -- deletes: tombstones ------------------------------------------------------------------------------
+
+
+def test_updated_since_pages_carry_tombstones_merged_with_rows_in_key_order(city, tmp_path):
+    data_dir = copy_city(city, tmp_path / "tombstones")
+    with sqlite3.connect(data_dir / COURTS) as connection:
+        keys = [r[0] for r in connection.execute("SELECT case_id FROM dishonest_debtors ORDER BY 1")]
+        gone, old = keys[1:37:3], keys[40]
+        delete_records(connection, "dishonest_debtors", gone, ["2026-01-02 10:00:00"] * len(gone))
+        delete_records(connection, "dishonest_debtors", [old], ["2025-06-01 10:00:00"])  # before updated_since
+        changed = [keys[0], keys[2], keys[50]]
+        connection.executemany(
+            "UPDATE dishonest_debtors SET updated_at = '2026-01-03 09:00:00' WHERE case_id = ?", [(k,) for k in changed]
+        )
+    path = "/api/v1/dishonest_debtors/dishonest_debtors"
+    with start_api_server(data_dir, rate_limit=10_000) as running:
+        rows, tombstones, cursor, pages = [], [], None, 0
+        while True:
+            page = get(running, path, page_size=4, updated_since="2026-01-01", **({"cursor": cursor} if cursor else {}))
+            document = page.json()
+            assert len(document["data"]) + len(document["deleted"]) <= 4
+            rows += [r["case_id"] for r in document["data"]]
+            tombstones += document["deleted"]
+            pages += 1
+            cursor = document["next_cursor"]
+            if cursor is None:
+                break
+        full = get(running, path, page_size=10_000).json()
+    assert rows == changed
+    assert tombstones == [{"case_id": k, "deleted_at": "2026-01-02 10:00:00"} for k in gone]
+    assert pages == -(-(len(changed) + len(gone)) // 4)  # rows and tombstones share the pages
+    assert "deleted" not in full  # a full read is the table as it stands
+    assert not {*gone, old} & {r["case_id"] for r in full["data"]}
+    assert len(full["data"]) == len(keys) - len(gone) - 1
+
+
+def test_new_keys_never_reuse_a_deleted_one(city, tmp_path):
+    data_dir = copy_city(city, tmp_path / "reuse")
+    with sqlite3.connect(data_dir / SOCIAL) as connection:
+        (top,) = connection.execute("SELECT max(arrears_id) FROM arrears").fetchone()
+        assert next_key(connection, "arrears") == top + 1
+        delete_records(connection, "arrears", [top], ["2026-01-02 10:00:00"])
+        assert connection.execute("SELECT max(arrears_id) FROM arrears").fetchone()[0] < top
+        assert next_key(connection, "arrears") == top + 1
