@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citybase.simulator.api_server import register_api_tables, start_api_server
+from citybase.simulator.api_server import delete_records, register_api_tables, start_api_server
 from connectors.landing import LandingZone
 from connectors.registry import TableSpec
 from connectors.rest import RestSource, RestSourceError, _as_text
@@ -297,3 +298,52 @@ def test_nested_and_boolean_values_land_as_json_text():
     assert _as_text(True) == "true"
     assert _as_text(1.5) == "1.5"
     assert _as_text(None) is None
+
+
+# -- deletes: tombstones land as deletes.parquet -----------------------------------------------------
+
+
+def test_tombstones_land_as_deletes_and_the_same_interval_lands_nothing_again(city, tmp_path):
+    data_dir = copy_city(city, tmp_path / "tombstones")
+    zone = LandingZone(tmp_path / "landing")
+    with start_api_server(data_dir, rate_limit=10_000) as running:
+        source = RestSource(SOURCE, running.api_url, running.token, page_size=3)
+
+        def land(run: str):
+            extraction = source.extract(ARREARS, zone.latest_state(SOURCE, "arrears"))
+            landing = zone.land_table(SOURCE, "arrears", run, extraction)
+            zone.complete_run(SOURCE, run, "2026-01-01T00:00:00", [landing])
+            return landing
+
+        full = land("r1")
+        assert full.rows == city.social.counts[f"{SOURCE}/arrears"]
+        assert not (Path(full.path) / "deletes.parquet").exists()  # a full snapshot has nothing to delete
+        with sqlite3.connect(data_dir / SOCIAL) as connection:
+            keys = [r[0] for r in connection.execute("SELECT arrears_id FROM arrears ORDER BY 1")]
+            connection.executemany(
+                "UPDATE arrears SET months_owed = months_owed + 1, updated_at = '2026-01-04 10:00:00' "
+                "WHERE arrears_id = ?",
+                [(k,) for k in keys[5:7]],
+            )
+            delete_records(connection, "arrears", keys[:5], ["2026-01-04 11:00:00"] * 5)
+        second = land("r2")
+        assert zone.read(SOURCE, "arrears", "r2").column("arrears_id").to_pylist() == keys[5:7]
+        deletes = pq.read_table(Path(second.path) / "deletes.parquet")
+        assert deletes.schema.remove_metadata() == pa.schema([("arrears_id", pa.int64())])  # typed as the rows' key
+        assert deletes.column("arrears_id").to_pylist() == keys[:5]
+        assert second.deleted == second.state["deleted"] == 5
+        assert second.state["watermark"] == "2026-01-04 11:00:00"  # a delete advances the watermark too
+        third = land("r3")
+        assert (third.rows, third.deleted) == (0, 0)
+        assert pq.read_table(Path(third.path) / "deletes.parquet").num_rows == 0
+        source.close()
+
+
+def test_deletes_are_only_known_once_the_rows_are_read(server):
+    source = RestSource(SOURCE, server.api_url, server.token, page_size=100)
+    extraction = source.extract(ARREARS, {"watermark": "2000-01-01 00:00:00"})
+    with pytest.raises(RestSourceError, match="before the rows were exhausted"):
+        next(extraction.deletes)
+    assert sum(batch.num_rows for batch in extraction.batches) > 0
+    assert source.extract(ARREARS, {}).deletes is None  # a full read asks for no changes
+    source.close()
