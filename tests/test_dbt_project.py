@@ -223,7 +223,8 @@ def built(tmp_path_factory):
         )
 
     warehouse = tmp / "warehouse.duckdb"
-    variables = {"landing_root": str(landing), "landing_runs": {hukou: HUKOU_RUN, registry: REGISTRY_RUN}}
+    runs = {hukou: {"persons": [HUKOU_RUN], "households": [HUKOU_RUN]}, registry: {"enterprises": [REGISTRY_RUN]}}
+    variables = {"landing_root": str(landing), "landing_runs": runs}
     with pytest.MonkeyPatch.context() as monkeypatch:
         result = invoke_dbt(["build", "--vars", json.dumps(variables)], tmp, warehouse, monkeypatch)
     return {"tmp": tmp, "warehouse": warehouse, "result": result, "variables": variables}
@@ -390,8 +391,18 @@ def test_divisions_seed_matches_the_reference():
     assert seed == {"410100": "郑州市", **{d.code: d.name for d in ZHENGZHOU_DIVISIONS}}
 
 
-def test_build_without_the_run_fails_clearly(tmp_path, monkeypatch):
-    variables = json.dumps({"landing_root": str(tmp_path), "landing_runs": {}})
+@pytest.mark.parametrize(
+    "landing_runs",
+    [
+        {},
+        {"public_security/hukou": HUKOU_RUN},  # one run for the system, not a chain per table
+        {"public_security/hukou": {"persons": []}},
+        {"public_security/hukou": {"persons": [HUKOU_RUN, "x' or 1=1"]}},
+    ],
+    ids=["nothing", "not-per-table", "empty-chain", "not-a-run-id"],
+)
+def test_build_without_the_runs_fails_clearly(tmp_path, monkeypatch, landing_runs):
+    variables = json.dumps({"landing_root": str(tmp_path), "landing_runs": landing_runs})
     result = invoke_dbt(
         ["run", "--select", "stg_hukou__persons", "--vars", variables], tmp_path, tmp_path / "w.duckdb", monkeypatch
     )
@@ -399,3 +410,4 @@ def test_build_without_the_run_fails_clearly(tmp_path, monkeypatch):
     [run] = result.result.results
     assert "landing_runs" in run.message
     assert "public_security/hukou" in run.message
+    assert "persons" in run.message

@@ -146,10 +146,11 @@ def test_a_corrupted_export_is_blocked_and_the_previous_version_stays(city, monk
     exchange = Exchange(settings.exchange_url)
     before = exchange.entry("population")
     hukou = settings.city_dir / "public_security" / "hukou.sqlite"
-    with sqlite3.connect(hukou) as connection:  # the department's export starts mangling check characters
+    with sqlite3.connect(hukou) as connection:  # a faulty batch update mangles check characters
         connection.execute(
             "update persons set id_number = substr(id_number, 1, 17) || "
-            "case substr(id_number, 18, 1) when '0' then '1' else '0' end where person_id % 3 = 0"
+            "case substr(id_number, 18, 1) when '0' then '1' else '0' end, "
+            "updated_at = (select datetime(max(updated_at), '+1 day') from persons) where person_id % 3 = 0"
         )
     states = _run_pipeline(settings, ["extract__public_security__hukou", "build_warehouse", "gate_and_publish"])
     assert states["gate_and_publish"] == "failed"
@@ -168,3 +169,5 @@ def test_a_corrupted_export_is_blocked_and_the_previous_version_stays(city, monk
     assert [e["dataset"] for e in blocked] == ["population"]
     assert "UnexpectedRowsExpectation" in blocked[0]["reason"] or "row_count" in blocked[0]["reason"]
     assert exchange.entry("legal_entity").version == 2
+    persons_runs = exchange.entry("legal_entity").lineage["landing_runs"]["public_security/hukou"]["persons"]
+    assert len(persons_runs) == 2  # the full snapshot, then the incremental run carrying the faulty update

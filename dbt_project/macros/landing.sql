@@ -1,19 +1,35 @@
 {#-
-    landing_run(system): the run id read for a landed system ("<department>/<system>"), from var
-    landing_runs. Staging models call it for their _loaded_from column, so a build without the run
-    (or with a run id that is not a plain token) fails with a clear message instead of reading
-    an unintended run. The source definitions build the Parquet path from the same vars.
+    Reading the landing zone. Every extraction run of a table lands under
+    <landing_root>/<department>/<system>/<table>/run=<run_id>/: batch-*.parquet with the rows and,
+    for an incremental run, deletes.parquet with the primary keys the system no longer holds.
+    A full-snapshot run holds the whole table; an incremental run only what changed since the last.
+
+    landing_chain(system, table): the runs to read for one table, oldest first, from var landing_runs
+    ({"<department>/<system>": {"<table>": [run_id, ...]}}): the table's latest full snapshot, then
+    each incremental run after it. A build without them (or with a run id that is not a plain token)
+    fails with a message naming the var, instead of reading an unintended run.
+
+    landing_current(source_name, table, system, primary_key): the table as the system held it at the
+    last run of its chain: per key the newest landed version, unless the same or a later run deleted
+    the key. Each row keeps the run it was landed by in column `run`. Staging models use it as their
+    source CTE, so incremental landings need no stateful dbt models: any chain rebuilds the same.
 -#}
 
-{% macro landing_run(system) -%}
-    {%- set runs = var('landing_runs', {}) -%}
-    {%- set run_id = runs.get(system) if runs is mapping else none -%}
+{% macro landing_chain(system, table) -%}
+    {%- set systems = var('landing_runs', {}) -%}
+    {%- set tables = systems.get(system) if systems is mapping else none -%}
+    {%- set runs = tables.get(table) if tables is mapping else none -%}
     {%- if execute -%}
-        {%- if run_id is none or not modules.re.fullmatch('[0-9A-Za-z][0-9A-Za-z._:+-]*', run_id | string) -%}
+        {%- set plain = '[0-9A-Za-z][0-9A-Za-z._:+-]*' -%}
+        {%- set valid = runs is iterable and runs is not string and runs is not mapping
+            and runs | length > 0 and runs | reject('string') | list | length == 0
+            and modules.re.fullmatch(plain ~ '(,' ~ plain ~ ')*', runs | join(',')) is not none -%}
+        {%- if not valid -%}
             {{ exceptions.raise_compiler_error(
-                "var landing_runs must map '" ~ system ~ "' to the run id to read (letters, digits, . _ : + -), "
-                ~ "got landing_runs = " ~ runs ~ ". Pass --vars '{landing_root: /abs/path, landing_runs: {"
-                ~ system ~ ": <run_id>, ...}}'."
+                "var landing_runs must map '" ~ system ~ "' and table '" ~ table ~ "' to the runs to read, "
+                ~ "oldest first (run ids of letters, digits, . _ : + -), got landing_runs = " ~ systems
+                ~ ". Pass --vars '{landing_root: /abs/path, landing_runs: {" ~ system ~ ": {" ~ table
+                ~ ": [<full snapshot run>, <incremental run>, ...]}, ...}}'."
             ) }}
         {%- endif -%}
         {%- set root = var('landing_root', none) -%}
@@ -23,5 +39,38 @@
             ) }}
         {%- endif -%}
     {%- endif -%}
-    {{ return(run_id | string) }}
+    {{ return(runs if runs is iterable and runs is not string else []) }}
+{%- endmacro %}
+
+{% macro landing_current(source_name, table, system, primary_key) -%}
+    {%- set runs = landing_chain(system, table) -%}
+    {%- if target.type != 'duckdb' -%}
+        {#- elsewhere the landing tables are loaded by someone else, holding the current state -#}
+        select * from {{ source(source_name, table) }}
+    {%- elif runs | length <= 1 -%}
+        select * from {{ source(source_name, table) }}
+        where run = '{{ runs[0] if runs else "" }}'
+    {%- else -%}
+        {%- set run_list = "['" ~ runs | join("', '") ~ "']" -%}
+        {%- set incremental = "'" ~ runs[1:] | join("', '") ~ "'" -%}
+        {%- set key_match = "(deleted." ~ primary_key | join(", deleted.") ~ ") = (landed."
+            ~ primary_key | join(", landed.") ~ ")" -%}
+        select landed.* exclude (_run_order)
+        from (
+            select
+                *,
+                list_position({{ run_list }}, run) as _run_order
+            from {{ source(source_name, table) }}
+            where run in ('{{ runs | join("', '") }}')
+            qualify row_number() over (partition by {{ primary_key | join(', ') }} order by _run_order desc) = 1
+        ) as landed
+        where not exists (
+            select 1
+            from {{ source(source_name, table ~ '_deletes') }} as deleted
+            where
+                deleted.run in ({{ incremental }})
+                and list_position({{ run_list }}, deleted.run) >= landed._run_order
+                and {{ key_match }}
+        )
+    {%- endif -%}
 {%- endmacro %}

@@ -50,24 +50,38 @@ def complete_run(source_key: str, run_id: str, started_at: str, landings: list[d
     return {"source": source_key, "run_id": run_id, "rows": manifest.rows}
 
 
-def latest_landing_runs(settings: Settings) -> dict[str, str]:
-    """The newest complete run of every source the warehouse is built from: the snapshot dbt reads."""
-    zone, runs, missing = LandingZone(settings.landing_dir), {}, []
+def table_chain(zone: LandingZone, source_key: str, table: str) -> list[str]:
+    """The runs dbt reads for one table, oldest first: its latest full snapshot, then every
+    incremental run after it (macro landing_current merges them and applies their deletes)."""
+    chain = []
+    for run in reversed(zone.runs(source_key)):
+        landing = run.tables.get(table)
+        if landing is None:
+            continue
+        chain.append(run.run_id)
+        if landing.state.get("mode") != "incremental":
+            break
+    return chain[::-1]
+
+
+def landing_chains(settings: Settings) -> dict[str, dict[str, list[str]]]:
+    """For every table of every source the warehouse is built from, the runs that make up its state
+    at the newest complete run: what dbt reads, and the lineage published with each dataset."""
+    zone, chains, missing = LandingZone(settings.landing_dir), {}, []
     for source in (s for s in load_registry() if s.warehouse):
-        latest = zone.latest_run(source.key)
-        if latest is None:
+        if zone.latest_run(source.key) is None:
             missing.append(source.key)
         else:
-            runs[source.key] = latest.run_id
+            chains[source.key] = {t.name: table_chain(zone, source.key, t.name) for t in source.tables}
     if missing:
         raise MissingLandingError(f"no complete landing run for {', '.join(missing)}: run their extract DAGs first")
-    return runs
+    return chains
 
 
 def build_warehouse() -> dict:
-    """``dbt build`` over the latest landed runs; tests failing at error severity fail the build."""
+    """``dbt build`` over the landed runs up to the newest; tests failing at error severity fail the build."""
     settings = Settings.from_env()
-    runs = latest_landing_runs(settings)
+    runs = landing_chains(settings)
     run_dbt(["build"], settings, landing_vars(settings, runs))
     (settings.home / "dbt" / "landing_runs.json").write_text(json.dumps(runs, indent=2), "utf-8")
     return {"landing_runs": runs}

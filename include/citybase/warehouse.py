@@ -63,7 +63,7 @@ def run_dbt(command: list[str], settings: Settings, dbt_vars: dict | None = None
     return result
 
 
-def landing_vars(settings: Settings, landing_runs: dict[str, str]) -> dict:
+def landing_vars(settings: Settings, landing_runs: dict[str, dict[str, list[str]]]) -> dict:
     return {"landing_root": str(settings.landing_dir), "landing_runs": landing_runs}
 
 

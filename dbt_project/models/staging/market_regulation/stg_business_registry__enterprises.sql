@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('business_registry', 'enterprises') }}
+    {{ landing_current('business_registry', 'enterprises', 'market_regulation/business_registry', ['enterprise_id']) }}
 
 ),
 
@@ -31,7 +31,7 @@ renamed as (
         cast(updated_at as timestamp) as updated_at,
 
         ----------  lineage
-        '{{ landing_run("market_regulation/business_registry") }}' as _loaded_from
+        cast(run as varchar) as _loaded_from
 
     from source
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('hukou', 'households') }}
+    {{ landing_current('hukou', 'households', 'public_security/hukou', ['household_id']) }}
 
 ),
 
@@ -23,7 +23,7 @@ renamed as (
         cast(updated_at as timestamp) as updated_at,
 
         ----------  lineage
-        '{{ landing_run("public_security/hukou") }}' as _loaded_from
+        cast(run as varchar) as _loaded_from
 
     from source
 

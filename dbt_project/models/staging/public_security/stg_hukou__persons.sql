@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('hukou', 'persons') }}
+    {{ landing_current('hukou', 'persons', 'public_security/hukou', ['person_id']) }}
 
 ),
 
@@ -28,7 +28,7 @@ renamed as (
         cast(updated_at as timestamp) as updated_at,
 
         ----------  lineage
-        '{{ landing_run("public_security/hukou") }}' as _loaded_from
+        cast(run as varchar) as _loaded_from
 
     from source
 
