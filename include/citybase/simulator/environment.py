@@ -429,3 +429,17 @@ def _write_readings(readings_dir: Path, network: dict, true: dict, plan: dict, f
         path = readings_dir / f"aqi_{date:%Y%m%d}.csv"
         path.write_bytes(_csv_text(READING_COLUMNS, [c[rows] for c in columns]).encode(ENCODING))
     return len(order)
+
+
+def write_evolved_day(system_dir: Path, day: dt.date, seed: int) -> np.ndarray:
+    """One more day's readings file, as the platform exports it each day (``citybase evolve``).
+
+    Each day draws its own pollution level; no dirt is planted, so what lands can be checked against
+    ``ground_truth/changes.csv``. Returns the record keys (station code + '|' + timestamp), in file order.
+    """
+    network = stations(seed)
+    today = day_number(day)
+    rng = stream(seed, f"environment/readings/{day.isoformat()}")
+    true = _readings(rng, network, today, 1, day)
+    _write_readings(Path(system_dir) / READINGS, network, true, _plan(rng, network, true, 0.0), today, 1)
+    return concat(network["code"][true["station"]].astype(StringDType()), "|", true["timestamp"])

@@ -524,3 +524,74 @@ def _clear(directory: Path, pattern: str) -> None:
     """Remove an earlier simulation's drops, so a shorter or shifted period leaves no stale day behind."""
     for path in directory.glob(pattern):
         path.unlink()
+
+
+# ---------------------------------------------------------------------------------------------------
+# One more day, as ``citybase evolve`` delivers it
+
+
+def write_evolved_day(
+    system_dir: Path,
+    day: dt.date,
+    rng: np.random.Generator,
+    births: dict[str, np.ndarray],
+    deaths: dict[str, np.ndarray],
+) -> tuple[list[str], list[str]]:
+    """The day's births and deaths files for the people the household registry gained and lost that day.
+
+    ``births``: name, male, mother_name, mother_id_number, father_name, father_id_number, division_code
+    (the mother's); ``deaths``: name, male, id_number, division_code, birth_day (day number). Birth
+    certificates are issued on the day of birth; deaths are reported 0-3 days after. Numbers come from
+    ranges the simulated history never uses. Evolved days carry no planted dirt, so what lands can be
+    checked against ``ground_truth/changes.csv`` record for record. Returns the certificate numbers
+    and the death record numbers, in file order.
+    """
+    today = day_number(day)
+    n_births, n_deaths = len(births["name"]), len(deaths["name"])
+    division = np.searchsorted(DIVISION_CODES, births["division_code"]).clip(0, len(DIVISION_CODES) - 1)
+    hospital = np.where(
+        rng.random(n_births) < CITY_HOSPITAL_SHARE,
+        np.array(CITY_HOSPITALS)[rng.integers(0, len(CITY_HOSPITALS), n_births)],
+        np.array(LOCAL_HOSPITALS)[division],
+    )
+    birth_keys = [f"Q410{today * 1000 + i:09d}" for i in range(n_births)]
+    day_text = [day.isoformat()] * n_births
+    birth_records = {
+        "key": birth_keys,
+        "day": np.full(n_births, today),
+        "出生证编号": birth_keys,
+        "姓名": list(births["name"]),
+        "性别": np.where(births["male"], "男", "女").tolist(),
+        "出生日期": day_text,
+        "出生地点": hospital.tolist(),
+        "母亲姓名": list(births["mother_name"]),
+        MOTHER_ID: list(births["mother_id_number"]),
+        "父亲姓名": list(births["father_name"]),
+        "父亲身份证号": list(births["father_id_number"]),
+        "行政区划代码": np.asarray(births["division_code"]).astype(str).tolist(),
+        "签发日期": day_text,
+    }
+    codes = np.asarray(deaths["division_code"]).astype(str).tolist()
+    death_keys = [f"SW{code}{6_000_000 + today % 3000 * 1000 + i:07d}" for i, code in enumerate(codes)]
+    shares = np.array([share for _, share in CAUSES])
+    cause = rng.choice(len(CAUSES), n_deaths, p=shares / shares.sum())
+    death_records = {
+        "key": death_keys,
+        "day": np.full(n_deaths, today),
+        "死亡证明编号": death_keys,
+        "姓名": list(deaths["name"]),
+        "性别": np.where(deaths["male"], "男", "女").tolist(),
+        "身份证号": list(deaths["id_number"]),
+        "死亡日期": _iso(np.maximum(today - rng.integers(0, 4, n_deaths), deaths["birth_day"])),
+        "死因分类": [CAUSES[c][0] for c in cause.tolist()],
+        "行政区划代码": codes,
+        "报告日期": [day.isoformat()] * n_deaths,
+    }
+    file_days = np.array([today])
+    tables = {BIRTHS: birth_records, DEATHS: death_records}
+    plan = _FilePlan(file_days, tables, None, None, None, 0, {})
+    for layout, records in ((BIRTH_LAYOUT, birth_records), (DEATH_LAYOUT, death_records)):
+        written = [list(row) for row in zip(*(records[c] for c in layout.columns), strict=True)]
+        duplicated = np.zeros(len(written), dtype=bool)
+        _write_files(Path(system_dir), layout, records, written, duplicated, file_days, plan, [])
+    return birth_keys, death_keys

@@ -370,3 +370,30 @@ def _write(path: Path, header: tuple[str, ...], columns: list, encoding: str) ->
         parts += [np.asarray(column).astype(StringDType()), ","]
     body = "".join(concat(*parts[:-1], "\r\n").tolist()) if len(columns[0]) else ""
     path.write_bytes((",".join(header) + "\r\n" + body).encode(encoding))
+
+
+def write_evolved_day(system_dir: Path, day: dt.date, seed: int, scale: float) -> np.ndarray:
+    """One more day's ridership file over the network the bureau publishes in line_stops.csv (``citybase evolve``).
+
+    No dirt is planted, so what lands can be checked against ``ground_truth/changes.csv``. Returns the
+    record keys (date + '|' + line id + '|' + stop id), in file order.
+    """
+    system_dir = Path(system_dir)
+    text = (system_dir / f"{LINE_STOPS}.csv").read_text(encoding=NETWORK_ENCODING)
+    rows = [line.split(",") for line in text.splitlines()[1:]]  # values never hold commas
+    line_ids, line_of = np.unique(np.array([r[0] for r in rows], dtype=StringDType()), return_inverse=True)
+    stop_ids, stop_of = np.unique(np.array([r[2] for r in rows], dtype=StringDType()), return_inverse=True)
+    today = day_number(day)
+    rng = stream(seed, f"transport/ridership/{day.isoformat()}")
+    ride = _ridership(rng, line_of, stop_of, len(line_ids), today, 1, scale)
+    ride["date"] = np.full(len(rows), day.isoformat(), dtype=StringDType())
+    ride["line_id"], ride["stop_id"] = line_ids[line_of], stop_ids[stop_of]
+    written = {
+        "boardings": ride["boardings"],
+        "alightings": ride["alightings"],
+        "stop_id": ride["stop_id"],
+        "doubled": np.zeros(len(rows), dtype=bool),
+        "missing_day": -1,
+    }
+    _write_ridership(system_dir / RIDERSHIP, ride, written, today, 1)
+    return concat(ride["date"], "|", ride["line_id"], "|", ride["stop_id"])
