@@ -1,5 +1,6 @@
 """Server mode: the simulated SQL systems live in the real MariaDB and PostgreSQL, and extraction reads them there."""
 
+import csv
 import sqlite3
 import subprocess
 import sys
@@ -10,12 +11,15 @@ import sqlalchemy as sa
 
 from citybase.simulator import simulate
 from citybase.simulator.api_server import find_api_server
+from citybase.simulator.evolution import evolve
 from connectors.extract import extract_source
 from connectors.landing import LandingZone
 from connectors.registry import get_source
 from tests.servers import server_url
 
-pytestmark = pytest.mark.server
+# Every test here recreates or reads the systems' databases (public_security__hukou, ...): one worker
+# runs them all, in file order (pytest -n with --dist loadgroup, see the Makefile).
+pytestmark = [pytest.mark.server, pytest.mark.xdist_group("system_databases")]
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +90,31 @@ def test_the_cli_loads_servers_from_the_environment(tmp_path, servers):
     server.stop()
     assert result.returncode == 0, result.stderr
     assert "public_security/hukou: mysql+pymysql://root@127.0.0.1:3306/public_security__hukou" in result.stdout
+
+
+def test_incremental_extraction_from_the_servers_lands_just_the_evolved_changes(tmp_path, servers):
+    """Evolution reloads the servers; the next run reads only rows past the watermark from MariaDB and
+    PostgreSQL, finds the deaths by key diff, and a repeat lands nothing."""
+    city, landing = tmp_path / "city", tmp_path / "landing"
+    simulate(city, scale=0.001, seed=7, servers=servers)
+    extract_source(get_source("public_security/hukou"), "r1", city_dir=city, landing_dir=landing)
+    extract_source(get_source("housing/property_registry"), "r1", city_dir=city, landing_dir=landing)
+    evolve(city, 30)
+    with (city / "ground_truth" / "changes.csv").open(encoding="utf-8") as handle:
+        changes = list(csv.DictReader(handle))
+    zone = LandingZone(landing)
+    for system, table, key in (
+        ("public_security/hukou", "persons", "person_id"),
+        ("housing/property_registry", "property_registrations", "registration_id"),
+    ):
+        source = get_source(system)
+        changed = {c["record_key"] for c in changes if c["table"] == table and c["change"] != "delete"}
+        deleted = {c["record_key"] for c in changes if c["table"] == table and c["change"] == "delete"}
+        assert changed, f"{system}/{table}: thirty days should bring changes"
+        assert deleted, f"{system}/{table}: thirty days should bring deletes (deaths, cancellations)"
+        landing_r2 = extract_source(source, "r2", city_dir=city, landing_dir=landing).tables[table]
+        assert landing_r2.state["mode"] == "incremental"
+        assert {str(k) for k in zone.read(system, table, "r2").column(key).to_pylist()} == changed
+        assert landing_r2.deleted == len(deleted)
+        again = extract_source(source, "r3", city_dir=city, landing_dir=landing).tables[table]
+        assert (again.rows, again.deleted) == (0, 0)

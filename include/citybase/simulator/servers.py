@@ -39,8 +39,11 @@ def _server_type(column: sa.Column, keyed: bool) -> sa.types.TypeEngine:
 
 
 def _recreate_database(server_url: URL, database: str) -> URL:
-    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    quote = "`" if server_url.get_backend_name() == "mysql" else '"'
+    """Drop and create ``database``, connected to the server's maintenance database: ``server_url`` may
+    name the very database (reloading an evolved system), which cannot be dropped from inside."""
+    mysql = server_url.get_backend_name() == "mysql"
+    engine = sa.create_engine(server_url.set(database=None if mysql else "postgres"), isolation_level="AUTOCOMMIT")
+    quote = "`" if mysql else '"'
     with engine.connect() as connection:
         if server_url.get_backend_name() == "postgresql":  # a previous run's connections would block the drop
             connection.execute(
