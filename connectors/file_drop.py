@@ -55,6 +55,12 @@ check, rows) and a workbook twice (check, rows), so that nothing of a file that 
 been emitted. The encoding check of a GB18030 file writes its text as UTF-8 to a temporary file (the one
 decode), which Arrow then parses; a file Arrow cannot read exactly as the strict ``csv`` reader would
 (see ``_Run._csv_fast``) is read, from the rows not yet emitted, by ``csv``, so the result is the same.
+
+The decode is glibc's ``iconv``, in another process while this one hashes the file (see ``_Iconv``): four
+times faster than Python's codec, and its strict refusal of bad input is the check. Where it maps a code
+otherwise than Python's GB18030-2000 codec (some private-use characters), or refuses the file, Python's codec
+decodes and judges the file as above, so what lands never depends on which did. (DuckDB's ``encodings``
+extension was measured too: its GB18030 decoding ran at 6 MB/s and refused valid four-byte characters.)
 """
 
 from __future__ import annotations
@@ -64,11 +70,14 @@ import contextlib
 import copy
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
 import logging
 import queue
+import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -121,15 +130,21 @@ def sniff_encoding(path: Path) -> Sniffed:
     return _sniff_file(path, None)
 
 
-def _sniff_file(path: Path, sink, digest=None) -> Sniffed:
+def _sniff_file(path: Path, sink, digest=None, converted: Path | None = None) -> Sniffed | None:
     """``sniff_encoding``; when the file is GB18030, its text is also written to ``sink`` as UTF-8 (one decode).
-    ``digest``, if given, is updated with every byte of a file that is not rejected."""
+    ``digest``, if given, is updated with every byte of a file that is not rejected.
+
+    With ``converted``, a file that is not UTF-8 is converted by glibc's ``iconv`` into ``converted`` instead,
+    in another process while this one hashes and checks; None when ``iconv`` cannot vouch for the result
+    (it refused the file, or the file may hold a code it decodes otherwise than Python): decode it here then.
+    """
     utf8 = codecs.getincrementaldecoder(UTF8)("strict")
     gb = codecs.getincrementaldecoder(GB18030)("strict")
     utf8_ok = gb_ok = True
     ascii_only, size, last, bom = True, 0, b"", False
     quotes, nul = _QuoteCheck(), False
-    with path.open("rb") as handle:
+    iconv: _Iconv | None = None
+    with path.open("rb") as handle, contextlib.ExitStack() as cleanup:
         while chunk := handle.read(SNIFF_CHUNK_BYTES):
             if size == 0:
                 bom = chunk.startswith(codecs.BOM_UTF8)
@@ -146,6 +161,11 @@ def _sniff_file(path: Path, sink, digest=None) -> Sniffed:
                 if not utf8_ok:
                     break  # rejected whatever the rest holds
                 continue  # a BOM settles UTF-8: GB18030 does not matter
+            if converted is not None and iconv is None and gb_ok and not utf8_ok:
+                iconv = cleanup.enter_context(_Iconv(path, converted))
+            if iconv is not None:
+                iconv.watch(chunk)
+                continue
             if gb_ok and sink is not None and not utf8_ok:
                 if utf8_was_ok and before:  # the text so far was written nowhere: decode it again into the sink
                     gb = _decode_prefix_into(handle, before, sink)
@@ -154,8 +174,10 @@ def _sniff_file(path: Path, sink, digest=None) -> Sniffed:
                 gb_ok = gb_ok and _feeds(gb, chunk)
             if not utf8_ok and not gb_ok:
                 break
+        if iconv is not None and not iconv.vouches():
+            return None
     utf8_pending = _pending(utf8) if utf8_ok else 0
-    gb_pending = _pending(gb) if gb_ok else 0
+    gb_pending = _pending(gb) if gb_ok and iconv is None else 0
     if bom:
         if not utf8_ok:
             raise _FileRejectedError("encoding", "starts with a UTF-8 byte order mark but is not valid UTF-8")
@@ -188,6 +210,97 @@ def _decode_prefix_into(handle, limit: int, sink) -> codecs.IncrementalDecoder:
         sink.write(decoder.decode(chunk).encode(UTF8))
     handle.seek(position)
     return decoder
+
+
+@functools.cache
+def _iconv_differences() -> tuple[np.ndarray, np.ndarray, frozenset[str]] | None:
+    """The GB18030 codes glibc's ``iconv`` decodes otherwise than Python's codec, found once per process.
+
+    glibc follows GB18030-2005/2022 where Python keeps GB18030-2000 (some private-use mappings moved to
+    standard characters), so a file holding such a code must be decoded by Python. Every 2-byte code and the
+    4-byte codes of the BMP (and two leads of the supplementary planes) go through both; returns the leading
+    bytes and leading byte pairs of the codes that differ, and Python's characters for them; None without
+    ``iconv``.
+    """
+    iconv = shutil.which("iconv")
+    if iconv is None:
+        return None
+    seconds = [*range(0x40, 0x7F), *range(0x80, 0xFF)]
+    codes = [bytes((a, b)) for a in range(0x81, 0xFF) for b in seconds]
+    for a in (0x81, 0x82, 0x83, 0x84, 0x90, 0xE3):
+        codes += [bytes((a, b, c, d)) for b in range(0x30, 0x3A) for c in range(0x81, 0xFF) for d in range(0x30, 0x3A)]
+    python = {code: code.decode(GB18030, "replace") for code in codes}
+    valid = [code for code in codes if "\ufffd" not in python[code]]
+    try:
+        done = subprocess.run(
+            [iconv, "-c", "-f", "GB18030", "-t", "UTF-8"],
+            input=b"\n".join(valid) + b"\n",
+            capture_output=True,
+            check=False,
+        )
+        glibc = done.stdout.decode(UTF8).split("\n")[:-1]
+    except (OSError, UnicodeDecodeError) as error:
+        log.warning("iconv unusable, GB18030 is decoded by Python: %s", error)
+        return None
+    if len(glibc) != len(valid):
+        return None
+    differing = [code for code, text in zip(valid, glibc, strict=True) if text != python[code]]
+    leads, pairs = np.zeros(256, dtype=bool), np.zeros(1 << 16, dtype=bool)
+    for code in differing:
+        leads[code[0]] = pairs[code[0] << 8 | code[1]] = True
+    return leads, pairs, frozenset(python[code] for code in differing)
+
+
+class _Iconv:
+    """glibc's ``iconv`` converting a GB18030 file to UTF-8 in another process (four times Python's speed),
+    while ``watch`` looks through the file's bytes for a code glibc decodes otherwise than Python.
+
+    A leading byte pair of such a code (see ``_iconv_differences``) may also be the end of one character and
+    the start of the next; the line holding it is then decoded by Python to see which (line breaks never
+    occur inside a GB18030 character). Either way a few hundred lines of a large file at most.
+    """
+
+    def __init__(self, path: Path, target: Path):
+        self.leads, self.pairs, self.characters = _iconv_differences()
+        self.target = target.open("wb")
+        command = [shutil.which("iconv"), "-f", "GB18030", "-t", "UTF-8", str(path)]
+        self.process = subprocess.Popen(command, stdout=self.target, stderr=subprocess.DEVNULL)
+        self.last = -1  # the previous chunk's last byte
+        self.suspect = False  # whether Python must decode the file
+
+    def watch(self, chunk: bytes) -> None:
+        """Look through the next chunk; a suspect pair whose line crosses into another chunk counts as found."""
+        if self.suspect or not chunk:
+            return
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        if self.last >= 0 and self.pairs[self.last << 8 | chunk[0]]:
+            self.suspect = True
+            return
+        self.last = chunk[-1]
+        first = np.flatnonzero(self.leads[data[:-1]])
+        for at in first[self.pairs[data[first].astype(np.uint16) << 8 | data[first + 1]]].tolist():
+            start, end = chunk.rfind(b"\n", 0, at), chunk.find(b"\n", at)
+            if start < 0 or end < 0:
+                self.suspect = True
+                return
+            if any(character in chunk[start + 1 : end].decode(GB18030, "replace") for character in self.characters):
+                self.suspect = True
+                return
+
+    def vouches(self) -> bool:
+        """Whether the file converted cleanly and holds no code glibc decodes otherwise than Python."""
+        converted = self.process.wait() == 0
+        self.target.close()
+        return converted and not self.suspect
+
+    def __enter__(self) -> _Iconv:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.target.close()
 
 
 class _BackgroundWriter:
@@ -447,15 +560,25 @@ class _Run:
             if self._scratch is None:
                 self._scratch = tempfile.TemporaryDirectory(prefix="file_drop-")
             copy_path = Path(self._scratch.name) / f"{len(self._sniffed)}.csv"
+            converted = copy_path.with_suffix(".iconv.csv")
             try:
                 hashed = path in self._hashes
                 with _BackgroundWriter(copy_path) as sink:
-                    sniffed = _sniff_file(path, sink, None if hashed else sink)
+                    sniffed = _sniff_file(
+                        path, sink, None if hashed else sink, converted if _iconv_differences() else None
+                    )
                 if not hashed:  # read whole: only a rejected file stops the sniff early
                     self._hashes[path] = sink.sha256.hexdigest()
+                if sniffed is None:  # iconv cannot vouch for its conversion: Python decodes the file
+                    with _BackgroundWriter(copy_path) as sink:
+                        sniffed = _sniff_file(path, sink)
+                elif converted.exists():
+                    converted.replace(copy_path)
             except BaseException:
                 copy_path.unlink(missing_ok=True)
                 raise
+            finally:
+                converted.unlink(missing_ok=True)
             if sniffed.encoding == GB18030:
                 self._copies[path] = copy_path
             else:

@@ -6,6 +6,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from connectors.base import Extraction
-from connectors.file_drop import FileDropSource, sniff_encoding
+from connectors.file_drop import FileDropSource, _iconv_differences, sniff_encoding
 from connectors.registry import TableSpec
 
 # "证件号" is three characters before a comma: in UTF-8 that is nine bytes, which GB18030 cannot read, so
@@ -383,3 +384,73 @@ def test_the_arrow_path_takes_plain_files_and_numbers_rows_like_the_csv_module(t
     assert data(landed) == [tuple(v or None for v in row) for row in [*rows, *rows[:10]]]
     assert landed.column("_source_row").to_pylist() == [*range(1, 2_001), *range(1, 11)]
     assert landed.column("_source_file").to_pylist() == ["d1.csv"] * 2_000 + ["d2.csv"] * 10
+
+
+# -- GB18030 converted by glibc's iconv ------------------------------------------------------------------------------
+
+needs_iconv = pytest.mark.skipif(shutil.which("iconv") is None, reason="no iconv: GB18030 is decoded by Python")
+
+
+def _iconv_verdicts(monkeypatch) -> list[bool]:
+    """Records whether iconv vouched for each file it converted (the real conversion still runs)."""
+    import connectors.file_drop as file_drop
+
+    verdicts: list[bool] = []
+    original = file_drop._Iconv.vouches
+    monkeypatch.setattr(file_drop._Iconv, "vouches", lambda self: verdicts.append(original(self)) or verdicts[-1])
+    return verdicts
+
+
+def _land_without_iconv(directory: Path, monkeypatch) -> tuple[pa.Table, Extraction]:
+    monkeypatch.setenv("PATH", "")  # as on a system without iconv
+    monkeypatch.setattr("connectors.file_drop._iconv_differences", _iconv_differences.__wrapped__)
+    return land(directory, spec())
+
+
+@needs_iconv
+def test_iconv_lands_what_the_python_decoder_lands_and_bad_rows_are_named(tmp_path, monkeypatch):
+    rows = [*ROWS, ("张三", "410105199001011234"), ("赵（六）", "41010519900303123X", "1990-03-03")] * 50
+    write_csv(tmp_path / "d1.csv", rows)
+    verdicts = _iconv_verdicts(monkeypatch)
+    landed, extraction = land(tmp_path, spec())
+    assert verdicts == [True]
+    with monkeypatch.context() as patched:
+        python, by_python = _land_without_iconv(tmp_path, patched)
+    assert verdicts == [True]  # not consulted without iconv on the PATH
+    assert landed.equals(python)
+    whole = [r for r in rows if len(r) == 3]
+    assert data(landed) == whole
+    assert [(r.file, r.row, r.rule) for r in extraction.rejections] == [
+        ("d1.csv", 4 * i + 3, "malformed_row") for i in range(50)
+    ]
+    assert extraction.rejections == by_python.rejections
+    assert extraction.state["files"] == by_python.state["files"]
+
+
+@needs_iconv
+@pytest.mark.parametrize("character", ["ḿ", "\ue7c7", "︐", "龴", "\ue816"])
+def test_characters_glibc_decodes_otherwise_than_python_land_as_python_decodes_them(tmp_path, monkeypatch, character):
+    assert character in _iconv_differences()[2]  # GB18030-2000 (Python) vs -2005/2022 (glibc) mappings
+    rows = [(f"王{character}", "410105199001011234", "1990-01-01"), *ROWS]
+    write_csv(tmp_path / "d1.csv", rows)
+    verdicts = _iconv_verdicts(monkeypatch)
+    landed, extraction = land(tmp_path, spec())
+    assert verdicts == [False]  # the file held such a code: Python decoded it
+    assert data(landed) == rows
+    assert extraction.rejections == []
+
+
+@needs_iconv
+def test_a_file_iconv_refuses_is_judged_by_the_python_decoder(tmp_path, monkeypatch):
+    whole = write_csv(tmp_path / "d1.csv", [*ROWS, ("孙十", "410105199007071234", "1990-07-07")]).read_bytes()
+    (tmp_path / "d1.csv").write_bytes(whole.rstrip(b"\r\n") + "王".encode("gb18030")[:1])  # cut inside a character
+    write_csv(tmp_path / "d2.csv", ROWS)
+    (tmp_path / "d2.csv").write_bytes((tmp_path / "d2.csv").read_bytes() + b"\x80\r\n")  # 0x80: in neither encoding
+    verdicts = _iconv_verdicts(monkeypatch)
+    landed, extraction = land(tmp_path, spec())
+    assert verdicts == [False, False]
+    assert data(landed) == ROWS
+    assert [(r.file, r.row, r.rule) for r in extraction.rejections] == [
+        ("d1.csv", 3, "truncated_row"),
+        ("d2.csv", None, "encoding"),
+    ]
