@@ -224,3 +224,21 @@ def test_duckdb_spatial_parses_the_landed_wkb(tmp_path):
         f"SELECT ST_AsText(ST_GeomFromWKB(geometry)) FROM read_parquet('{parquet}') ORDER BY feature_index"
     ).fetchall()
     assert [shapely.from_wkt(text) for (text,) in texts] == SHAPES
+
+
+def test_nested_values_keep_numbers_and_strings_apart(tmp_path):
+    write(
+        tmp_path,
+        [
+            '{"type":"Feature","id":{"n":1.50},"properties":{"tags":["12",12,1.50,true,null],"m":{"a":"x"},"n":1.50},'
+            '"geometry":null}',
+            '{"type":"Feature","id":"12","properties":{"tags":"[12]","n":"1.50"},"geometry":null}',
+        ],
+    )
+    landed, extraction = extract(tmp_path)
+    assert not extraction.rejections
+    rows = landed.to_pylist()
+    assert (rows[0]["feature_id"], rows[0]["tags"], rows[0]["m"], rows[0]["n"]) == (
+        '{"n":1.5}', '["12",12,1.5,true,null]', '{"a":"x"}', "1.50",
+    )  # fmt: skip
+    assert (rows[1]["feature_id"], rows[1]["tags"], rows[1]["n"]) == ("12", "[12]", "1.50")
