@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import re
 import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -261,3 +262,21 @@ def test_vital_records_are_the_people_the_registry_gained_and_lost(evolved, extr
         assert person not in now
         if person in by_person:
             assert (record["身份证号"], record["姓名"]) == (by_person[person]["id_number"], by_person[person]["name"])
+
+
+def test_a_registry_key_is_never_given_to_a_second_person(tmp_path):
+    """Keys come from a sequence that survives between evolutions: when the newest person's record is
+    cancelled, the next birth must not inherit the key, or downstream would take the child for them."""
+    simulate(tmp_path, scale=0.002, seed=12)
+    hukou = tmp_path / "public_security" / "hukou.sqlite"
+    evolve(tmp_path, 3)
+    with closing(sqlite3.connect(hukou)) as connection, connection:
+        (newest,) = connection.execute("select max(person_id) from persons").fetchone()
+        connection.execute("delete from persons where person_id = ?", (newest,))
+    evolve(tmp_path, 30)
+    with (tmp_path / "ground_truth" / "changes.csv").open(encoding="utf-8") as handle:
+        born = [int(c["record_key"]) for c in csv.DictReader(handle) if c["detail"] == "birth"]
+    later = born[born.index(newest) + 1 :] if newest in born else born
+    assert later, "thirty days of a small city bring births"
+    assert min(later) > newest
+    assert len(born) == len(set(born))

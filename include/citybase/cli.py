@@ -120,7 +120,7 @@ def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, targ
 def _evolve(city_dir: Path, days: int) -> None:
     from citybase.simulator.evolution import evolve as evolve_city
 
-    changes = evolve_city(city_dir, days)
+    changes = evolve_city(city_dir, days, servers=Settings.simulation_servers())
     table = Table("system/table change", "records", title=f"{days} days of change (ground_truth/changes.csv)")
     for kind, count in sorted(changes.items()):
         table.add_row(kind, f"{count:,}")

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.progress import Progress
@@ -73,6 +73,7 @@ class SimulationResult:
     defects: dict[str, dict[str, int]]  # "<department>/<system>" -> defect kind -> records (or files) carrying it
     systems: dict[str, str]  # "<department>/<system>" -> SQLAlchemy URL, folder, or API path
     days_evolved: int = 0  # days of change applied since as_of (``citybase.simulator.evolution``)
+    key_high_water: dict[str, int] = field(default_factory=dict)  # table -> highest key evolution handed out
 
     def to_json(self) -> str:
         return json.dumps(

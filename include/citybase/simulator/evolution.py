@@ -55,7 +55,7 @@ from citybase.simulator.names import (
 from citybase.simulator.places import draw_addresses
 from citybase.simulator.population import DIVISION_CODES
 from citybase.simulator.sampling import stream, weighted_top_k
-from citybase.simulator.servers import load_system
+from citybase.simulator.servers import load_system, server_for
 
 CHANGES_FILE = "changes.csv"
 CHANGE_COLUMNS = ("day", "department", "system", "table", "record_key", "change", "detail")
@@ -139,8 +139,8 @@ def _surname(name: str | None) -> int:
 
 
 class _Day:
-    def __init__(self, day: dt.date, seed: int, changes: list[tuple]):
-        self.day, self.changes = day, changes
+    def __init__(self, day: dt.date, seed: int, changes: list[tuple], high_water: dict[str, int]):
+        self.day, self.changes, self.high_water = day, changes, high_water
         self.rng = stream(seed, f"evolution/{day.isoformat()}")
         self.number = day_number(day)
 
@@ -150,6 +150,14 @@ class _Day:
     def born_between(self, ages: tuple[int, int]) -> tuple[str, str]:
         """Birth dates of people aged ``ages[0]`` to ``ages[1]`` today, as the registry writes them."""
         return years_before(self.day, ages[1] + 1).isoformat(), years_before(self.day, ages[0]).isoformat()
+
+    def new_keys(self, connection: sqlite3.Connection, table: str, key: str, n: int) -> list[int]:
+        """``n`` keys past every key the table ever held, as a database sequence gives them: a deleted
+        record's key is never given to a new one (downstream would take the newcomer for the deceased)."""
+        (top,) = connection.execute(f"select coalesce(max({key}), 0) from {table}").fetchone()
+        start = max(top, self.high_water.get(table, 0)) + 1
+        self.high_water[table] = start + n - 1
+        return list(range(start, start + n))
 
     def record(self, department: str, system: str, table: str, keys, change: str, detail: str = "") -> None:
         self.changes += [(self.day.isoformat(), department, system, table, str(k), change, detail) for k in keys]
@@ -212,8 +220,7 @@ class _Day:
             [_surname(f[3] if dad else m[3]) for m, f, dad in zip(mothers, fathers, from_father, strict=True)]
         )
         names = render_names(surnames, given1, given2).tolist() if n else []
-        (next_id,) = connection.execute("select coalesce(max(person_id), 0) + 1 from persons").fetchone()
-        keys = list(range(next_id, next_id + n))
+        keys = self.new_keys(connection, "persons", "person_id", n)
         stamps = self.stamps(n)
         connection.executemany(
             "insert into persons (person_id, id_number, name, sex, birth_date, ethnicity, household_id, "
@@ -346,7 +353,8 @@ class _Day:
             f"status in ({','.join('?' * len(LIVE_STATUSES))})", LIVE_STATUSES,
         )  # fmt: skip
         employers = new_usccs[: len(people)] + [r[0] for r in others]
-        n = min(len(people), len(employers))
+        n = min(len(people), len(employers))  # a small city may not have an employer for everyone drawn
+        people, employers = people[:n], employers[:n]
         base = np.clip(np.round(rng.lognormal(np.log(5_500), 0.5, n)), social_security.BASE_FLOOR,
                        social_security.BASE_CEILING)  # fmt: skip
         first = next_key(store, "insured_persons")
@@ -522,8 +530,14 @@ class _Day:
         )
 
 
-def evolve(city_dir: Path, days: int, *, seed: int | None = None) -> dict[str, int]:
-    """Apply ``days`` more days of change to the simulated city; returns change counts by kind."""
+def evolve(
+    city_dir: Path, days: int, *, seed: int | None = None, servers: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Apply ``days`` more days of change to the simulated city; returns change counts by kind.
+
+    A city in server mode has its changed SQL systems reloaded into ``servers`` (as for ``simulate``),
+    or, without them, into the servers it was loaded into, when those need no password.
+    """
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     city_dir = Path(city_dir)
@@ -551,8 +565,11 @@ def evolve(city_dir: Path, days: int, *, seed: int | None = None) -> dict[str, i
         closing(sqlite3.connect(social_security.store_path(city_dir))) as insurance,
         closing(sqlite3.connect(courts.store_path(city_dir))) as debtors,
     ):
+        high_water = recorded.get("key_high_water") or {
+            "persons": hukou.execute("select coalesce(max(person_id), 0) from persons").fetchone()[0]
+        }  # set before the first death, so the highest key is never handed out again
         for offset in range(1, days + 1):
-            today = _Day(start + dt.timedelta(days=offset), seed, changes)
+            today = _Day(start + dt.timedelta(days=offset), seed, changes, high_water)
             births, deaths = today.hukou(hukou)
             new_usccs = today.business_registry(registry)
             today.property_registry(housing, hukou)
@@ -569,9 +586,12 @@ def evolve(city_dir: Path, days: int, *, seed: int | None = None) -> dict[str, i
             writer.writerow(CHANGE_COLUMNS)
         writer.writerows(changes)
     recorded["days_evolved"] = recorded.get("days_evolved", 0) + days
+    recorded["key_high_water"] = high_water
     for key, path in systems.items():  # server mode: the servers get the evolved systems
         if not recorded["systems"][key].startswith("sqlite:"):
-            recorded["systems"][key] = load_system(key, path, recorded["systems"][key])
+            # the recorded URL hides the password: the caller's server URL carries it
+            server = servers[server_for(key)] if servers else recorded["systems"][key]
+            recorded["systems"][key] = load_system(key, path, server)
     (city_dir / "simulation.json").write_text(json.dumps(recorded, ensure_ascii=False, indent=2) + "\n", "utf-8")
     counts: dict[str, int] = {}
     for change in changes:
