@@ -130,7 +130,7 @@ def _evolve(city_dir: Path, days: int) -> None:
 @main.command()
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
 def evolve(days: int) -> None:
-    """Let the simulated city live ``--days`` more days: births, deaths, moves, new and closed entities."""
+    """Let the simulated city live ``--days`` more days: every system changes (ground_truth/changes.csv)."""
     _evolve(Settings.from_env().city_dir, days)
 
 
