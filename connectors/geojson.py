@@ -288,13 +288,17 @@ class GeoJsonSource:
                 batch_columns[name][row] = text
         type_ids = shapely.get_type_id(geometry)
         valid = shapely.is_valid(geometry)
+        index = np.array([feature[0] for feature in kept], dtype=np.int64)
+        wkb = shapely.to_wkb(geometry, flavor="iso")  # None where there is no geometry
         arrays = {
-            "feature_index": pa.array([feature[0] for feature in kept], pa.int64()),
-            "feature_id": pa.array([feature[3] for feature in kept], pa.string()),
-            **{name: pa.array(values, pa.string()) for name, values in batch_columns.items()},
-            "geometry": pa.array(shapely.to_wkb(geometry, flavor="iso").tolist(), pa.binary()),
-            "geometry_type": pa.array([_GEOMETRY_TYPES[t] if t >= 0 else None for t in type_ids.tolist()], pa.string()),
-            "geometry_valid": pa.array(np.where(present, valid, None).tolist(), pa.bool_()),
+            "feature_index": pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)]),
+            "feature_id": _arrow_texts([feature[3] for feature in kept], pa.string()),
+            **{name: _arrow_texts(values, pa.string()) for name, values in batch_columns.items()},
+            "geometry": _arrow_texts(wkb.tolist(), pa.binary()),
+            "geometry_type": _arrow_texts(
+                [_GEOMETRY_TYPES[t] if t >= 0 else None for t in type_ids.tolist()], pa.string()
+            ),
+            "geometry_valid": _arrow_booleans(valid, present),
         }
         table = pa.table(arrays)
         with ipc.new_file(target, table.schema) as writer:
@@ -322,6 +326,28 @@ class GeoJsonSource:
         for spool in self._spools:
             shutil.rmtree(spool, ignore_errors=True)
         self._spools.clear()
+
+
+def _arrow_texts(values: list, kind: pa.DataType) -> pa.Array:
+    """``pa.array(values, kind)`` for strings or bytes (None: null), built from buffers: ``pa.array`` imports
+    pandas on first use, a second of every extraction process."""
+    present = np.fromiter((value is not None for value in values), dtype=bool, count=len(values))
+    data = [value.encode() if isinstance(value, str) else value or b"" for value in values]
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, data), dtype=np.int64, count=len(data)), out=offsets[1:])
+    if offsets[-1] >= 2**31:  # beyond 32-bit offsets: let Arrow split it
+        return pa.array(values, kind)
+    validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    buffers = [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(data))]
+    return pa.Array.from_buffers(kind, len(data), buffers, null_count=int(len(data) - present.sum()))
+
+
+def _arrow_booleans(values: np.ndarray, present: np.ndarray) -> pa.Array:
+    """A boolean array, null where not ``present`` (see ``_arrow_texts`` for why not ``pa.array``)."""
+    bits = pa.py_buffer(np.packbits(values & present, bitorder="little"))
+    validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    nulls = int(len(present) - present.sum())
+    return pa.Array.from_buffers(pa.bool_(), len(values), [validity, bits], null_count=nulls)
 
 
 def _feature_problem(value) -> tuple[str, str] | None:
