@@ -220,7 +220,7 @@ def _iconv_differences() -> tuple[np.ndarray, np.ndarray, frozenset[str]] | None
     standard characters), so a file holding such a code must be decoded by Python. Every 2-byte code and the
     4-byte codes of the BMP (and two leads of the supplementary planes) go through both; returns the leading
     bytes and leading byte pairs of the codes that differ, and Python's characters for them; None without
-    ``iconv``.
+    an ``iconv`` that refuses what Python refuses.
     """
     iconv = shutil.which("iconv")
     if iconv is None:
@@ -242,13 +242,22 @@ def _iconv_differences() -> tuple[np.ndarray, np.ndarray, frozenset[str]] | None
     except (OSError, UnicodeDecodeError) as error:
         log.warning("iconv unusable, GB18030 is decoded by Python: %s", error)
         return None
-    if len(glibc) != len(valid):
-        return None
+    if len(glibc) != len(valid) or any(_iconv_takes(iconv, code) for code in _NOT_GB18030):
+        return None  # out of step, or lenient where Python's codec refuses: not a check of the encoding
     differing = [code for code, text in zip(valid, glibc, strict=True) if text != python[code]]
     leads, pairs = np.zeros(256, dtype=bool), np.zeros(1 << 16, dtype=bool)
     for code in differing:
         leads[code[0]] = pairs[code[0] << 8 | code[1]] = True
     return leads, pairs, frozenset(python[code] for code in differing)
+
+
+# Bytes Python's GB18030 codec refuses: a single 0x80 or 0xFF, a bad second byte, an unassigned or cut code.
+_NOT_GB18030 = (b"\x80", b"\xff", b"\x81\x20", b"\x81\x7f", b"\x81\x30\x20\x30", b"\x85\x30\x81\x30", b"\x81")
+
+
+def _iconv_takes(iconv: str, data: bytes) -> bool:
+    done = subprocess.run([iconv, "-f", "GB18030", "-t", "UTF-8"], input=data, capture_output=True, check=False)
+    return done.returncode == 0
 
 
 class _Iconv:
