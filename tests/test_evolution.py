@@ -78,7 +78,9 @@ def _system(city, name: str) -> sqlite3.Connection:
 def test_each_recorded_change_is_true_in_the_systems(evolved):
     city, _, _, counts, changes = evolved
     assert sum(counts.values()) == len(changes)
-    assert {c["detail"] for c in changes} >= {"birth", "death: record cancelled", "moved", "new entity"}
+    assert {c["detail"] for c in changes} >= {
+        "birth", "death: record cancelled", "moved", "new entity", "penalty decided"
+    }  # fmt: skip
     with (
         _system(city, "public_security/hukou") as hukou,
         _system(city, "market_regulation/business_registry") as registry,
@@ -100,6 +102,17 @@ def test_each_recorded_change_is_true_in_the_systems(evolved):
             elif change["detail"].startswith("closed"):
                 status = registry.execute("select status from enterprises where enterprise_id = ?", (key,)).fetchone()
                 assert status == ("注销",)
+            elif change["detail"] == "penalty decided":
+                decided_on, number, status = registry.execute(
+                    "select p.decided_on, p.decision_no, e.status from penalties p join enterprises e using (uscc) "
+                    "where p.penalty_id = ?",
+                    (key,),
+                ).fetchone()
+                assert decided_on == day
+                assert number.startswith(f"郑市监罚〔{day[:4]}〕")
+                assert status in ("存续", "在业", "注销")  # a real entity, live when penalised (it may close later)
+        decisions = [n for (n,) in registry.execute("select decision_no from penalties where decided_on >= '2026'")]
+        assert len(decisions) == len(set(decisions))  # numbered on from the year's last decision, never twice
 
 
 def test_days_continue_where_the_last_evolution_stopped(evolved):

@@ -7,8 +7,8 @@ Each simulated day:
 - the health commission drops that day's birth certificates and death records (GB18030 CSV) for the
   very people the registry gained and lost, the environment bureau that day's hourly air quality
   readings, the transport bureau that day's ridership per line and stop;
-- the business registry records new market entities and closures (status 注销); the property
-  registry transfers (a new owner) and cancellations (the record is removed);
+- the business registry records new market entities, closures (status 注销) and administrative
+  penalties; the property registry transfers (a new owner) and cancellations (the record is removed);
 - social insurance (served over REST) insures new employees (of the day's new entities among
   others), stops some insured persons' payments, books the monthly contributions (each person pays on
   the day of the month they paid last month), opens arrears for employers that stop paying, accrues
@@ -54,20 +54,23 @@ from citybase.simulator.names import (
 )
 from citybase.simulator.places import draw_addresses
 from citybase.simulator.population import DIVISION_CODES
+from citybase.simulator.registry_events import FINE_MEDIANS, PENALTIES_PER_ENTITY_YEAR, VIOLATIONS
 from citybase.simulator.sampling import stream, weighted_top_k
 from citybase.simulator.servers import load_system, server_for
 
 CHANGES_FILE = "changes.csv"
 CHANGE_COLUMNS = ("day", "department", "system", "table", "record_key", "change", "detail")
 # Per record and day: 9.7 births and 6.0 deaths per 1000 residents a year (Zhengzhou), 2 % of
-# residents moving a year; market entities growing 10 % and closing 3 % a year; 1 % of property
+# residents moving a year; market entities growing 10 % and closing 3 % a year, 1 % of them penalised
+# a year (as in the registry's history); 1 % of property
 # registrations transferred and 0.2 % cancelled a year; new insured records (job changes, first jobs)
 # 10 % of the insured a year, 5 % stopping payments; arrears lasting about three months
 # (the history's geometric(0.35) months owed), as many opened as settled; the debtor list growing
 # 25 % a year, 20 % of it fulfilling its obligations and 5 % partly performing.
 DAILY = {
     "births": 9.7e-3 / 365, "deaths": 6.0e-3 / 365, "moves": 0.02 / 365,
-    "new_entities": 0.10 / 365, "closures": 0.03 / 365, "transfers": 0.01 / 365, "cancellations": 0.002 / 365,
+    "new_entities": 0.10 / 365, "closures": 0.03 / 365, "penalties": PENALTIES_PER_ENTITY_YEAR / 365,
+    "transfers": 0.01 / 365, "cancellations": 0.002 / 365,
     "new_insured": 0.10 / 365, "insurance_stops": 0.05 / 365, "arrears_opened": 0.35 / 30, "arrears_settled": 0.35 / 30,
     "new_debtors": 0.25 / 365, "debts_fulfilled": 0.20 / 365, "debts_partly_paid": 0.05 / 365,
 }  # fmt: skip
@@ -141,6 +144,7 @@ def _surname(name: str | None) -> int:
 class _Day:
     def __init__(self, day: dt.date, seed: int, changes: list[tuple], high_water: dict[str, int]):
         self.day, self.changes, self.high_water = day, changes, high_water
+        self.seed = seed
         self.rng = stream(seed, f"evolution/{day.isoformat()}")
         self.number = day_number(day)
 
@@ -300,6 +304,37 @@ class _Day:
         )
         self.record("market_regulation", "business_registry", "enterprises", keys, "insert", "new entity")
         return usccs
+
+    def penalties(self, connection: sqlite3.Connection) -> None:
+        """New administrative penalties (行政处罚) on live entities, numbered on from the year's last
+        decision; drawn from their own stream, so the other systems' days stay as they were."""
+        rng = stream(self.seed, f"evolution/{self.day.isoformat()}/penalties")
+        (entities,) = connection.execute("select count(*) from enterprises").fetchone()
+        live = f"status in ({','.join('?' * len(LIVE_STATUSES))})"
+        penalised = _sample_rows(
+            connection, "enterprises", "uscc", rng, _count(rng, entities, DAILY["penalties"]), live, LIVE_STATUSES
+        )
+        if not penalised:
+            return
+        prefix = f"郑市监罚〔{self.day.year}〕"
+        numbers = connection.execute(
+            "select decision_no from penalties where decision_no like ?", (f"{prefix}%",)
+        ).fetchall()
+        last = max((int(m[1]) for (text,) in numbers if (m := re.fullmatch(r".*〕(\d+)号", text or ""))), default=0)
+        violation = rng.integers(0, len(VIOLATIONS), len(penalised))
+        fines = np.maximum(np.round(FINE_MEDIANS[violation] * rng.lognormal(0, 0.7, len(penalised)), -2), 100.0)
+        keys = self.new_keys(connection, "penalties", "penalty_id", len(penalised))
+        connection.executemany(
+            "insert into penalties (penalty_id, uscc, decision_no, violation, fine_amount, decided_on, updated_at) "
+            "values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (k, uscc, f"{prefix}{last + i + 1}号", str(VIOLATIONS[v]), float(f), self.day.isoformat(), stamp)
+                for i, (k, (uscc,), v, f, stamp) in enumerate(
+                    zip(keys, penalised, violation.tolist(), fines.tolist(), self.stamps(len(keys)), strict=True)
+                )
+            ],
+        )
+        self.record("market_regulation", "business_registry", "penalties", keys, "insert", "penalty decided")
 
     def property_registry(self, connection: sqlite3.Connection, hukou: sqlite3.Connection) -> None:
         (registrations,) = connection.execute("select count(*) from property_registrations").fetchone()
@@ -572,6 +607,7 @@ def evolve(
             today = _Day(start + dt.timedelta(days=offset), seed, changes, high_water)
             births, deaths = today.hukou(hukou)
             new_usccs = today.business_registry(registry)
+            today.penalties(registry)
             today.property_registry(housing, hukou)
             today.social_insurance(insurance, hukou, registry, new_usccs)
             today.courts(debtors, hukou, registry)

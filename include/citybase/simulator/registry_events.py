@@ -99,7 +99,7 @@ _VIOLATIONS = (
     ("食品经营场所卫生不符合要求", 2000),
 )
 VIOLATIONS = np.array([row[0] for row in _VIOLATIONS], dtype=StringDType())
-_FINE_MEDIAN = np.array([row[1] for row in _VIOLATIONS], dtype=np.float64)
+FINE_MEDIANS = np.array([row[1] for row in _VIOLATIONS], dtype=np.float64)
 
 MOVES = EventTable(
     "moves",
@@ -552,7 +552,7 @@ def _simulate_penalties(enterprises: Enterprises, seed: int, last: int, end: int
     _, serial = runs(year)
     decision = concat("郑市监罚〔", year.astype(StringDType()), "〕", (serial + 1).astype(StringDType()), "号")
     violation = rng.integers(0, len(VIOLATIONS), len(entity))
-    fine = np.maximum(np.round(_FINE_MEDIAN[violation] * rng.lognormal(0, 0.7, len(entity)), -2), 100.0)
+    fine = np.maximum(np.round(FINE_MEDIANS[violation] * rng.lognormal(0, 0.7, len(entity)), -2), 100.0)
     updated = later_touch(rng, office_hours(rng, day), end, untouched_share=0.7)
     return {
         "entity": entity,
