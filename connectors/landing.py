@@ -19,8 +19,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ import pyarrow.parquet as pq
 from connectors.base import Extraction, file_sha256
 
 READ_ONLY = 0o444
+QUEUED_BATCHES = 2  # batches read ahead of the Parquet writer
 
 
 class LandingError(RuntimeError):
@@ -108,6 +111,43 @@ def _write_json(final: Path, document: dict) -> None:
     _create_once(final, lambda p: p.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8"))
 
 
+class _BatchWriter:
+    """Writes batches (Parquet file, then manifest) in a second thread, so the connector reads the next
+    batch while this one is encoded and hashed: DuckDB, Arrow and hashlib release the GIL. At most
+    ``QUEUED_BATCHES`` wait, so memory stays a few batches whatever the table's size. The writer's
+    error, if any, is raised in the caller's thread; when the caller fails, what it had read is still
+    written (a failed attempt is kept for forensics)."""
+
+    def __init__(self, write: Callable[[int, pa.RecordBatch], None]):
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="landing-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, drain without writing
+                try:
+                    self._write(*item)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
+
+    def put(self, number: int, batch: pa.RecordBatch) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((number, batch))
+
+    def __enter__(self) -> _BatchWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+
 class LandingZone:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -136,25 +176,30 @@ class LandingZone:
             directory.rename(failed)
         directory.mkdir(parents=True)
         fingerprint = schema_fingerprint(schema)
-        rows = count = 0
-        for count, batch in enumerate(batches, start=1):
-            if batch.schema.remove_metadata() != schema.remove_metadata():
-                raise LandingError(f"{source}/{table}: batch {count} schema {batch.schema} differs from {schema}")
-            parquet = directory / f"batch-{count:05d}.parquet"
-            _create_once(parquet, lambda p, b=batch: pq.write_table(pa.Table.from_batches([b]), p))
+
+        def write_batch(number: int, batch: pa.RecordBatch) -> None:
+            parquet = directory / f"batch-{number:05d}.parquet"
+            _create_once(parquet, lambda p: pq.write_table(pa.Table.from_batches([batch]), p))
             manifest = BatchManifest(
                 source=source,
                 table=table,
                 run_id=run_id,
-                batch=count,
+                batch=number,
                 file=parquet.name,
                 rows=batch.num_rows,
                 sha256=file_sha256(parquet),
                 schema_fingerprint=fingerprint,
                 extracted_at=dt.datetime.now(dt.UTC).isoformat(),
             )
-            _write_json(directory / f"batch-{count:05d}.manifest.json", asdict(manifest))
-            rows += batch.num_rows
+            _write_json(directory / f"batch-{number:05d}.manifest.json", asdict(manifest))
+
+        rows = count = 0
+        with _BatchWriter(write_batch) as writer:
+            for count, batch in enumerate(batches, start=1):
+                if batch.schema.remove_metadata() != schema.remove_metadata():
+                    raise LandingError(f"{source}/{table}: batch {count} schema {batch.schema} differs from {schema}")
+                writer.put(count, batch)
+                rows += batch.num_rows
         if count == 0:  # an empty table still lands a (schema-carrying) empty file, so readers see its columns
             _create_once(directory / "batch-00000.parquet", lambda p: pq.write_table(schema.empty_table(), p))
         deleted = 0

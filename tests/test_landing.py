@@ -1,6 +1,8 @@
 """The landing zone: batches with manifests, never overwritten, failed attempts kept aside."""
 
 import json
+import threading
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import Extraction, Rejection
-from connectors.landing import LandingError, LandingZone, schema_fingerprint
+from connectors.landing import QUEUED_BATCHES, LandingError, LandingZone, _BatchWriter, schema_fingerprint
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
 
@@ -152,3 +154,45 @@ def test_tombstones_must_be_key_columns_of_the_table_and_come_one_way(tmp_path):
     with pytest.raises(LandingError, match="not both"):
         zone.land_table("d/s", "t", "r3", both)
     assert not (tmp_path / "d/s/t/run=r3").exists()  # refused before anything landed
+
+
+def test_the_writer_thread_s_failure_reaches_the_caller_and_nothing_after_it_is_written():
+    written = []
+
+    def write(number, batch):
+        if number == 2:
+            raise OSError("disk full")
+        written.append(number)
+
+    def land_fifty() -> None:
+        with _BatchWriter(write) as writer:
+            for number, batch in enumerate(batches([1] * 50), start=1):
+                writer.put(number, batch)
+
+    with pytest.raises(OSError, match="disk full"):
+        land_fifty()
+    assert written == [1]
+
+
+def test_the_reader_runs_at_most_a_few_batches_ahead_of_the_writer():
+    writing, release, put = threading.Event(), threading.Event(), []
+
+    def write(number, batch):
+        writing.set()
+        release.wait()
+
+    with _BatchWriter(write) as writer:
+
+        def read_ahead():
+            for number, batch in enumerate(batches([1] * 10), start=1):
+                writer.put(number, batch)
+                put.append(number)
+
+        reader = threading.Thread(target=read_ahead)
+        reader.start()
+        assert writing.wait(5)
+        time.sleep(0.3)  # time enough to read all ten, were it not held back
+        assert len(put) == 1 + QUEUED_BATCHES  # one in the writer's hands, the queue full
+        release.set()
+        reader.join()
+    assert len(put) == 10
