@@ -29,12 +29,12 @@ def main() -> None:
     for name in args.names:
         console.print(f"[bold]{name}[/bold] on {args.rows:,} rows …")
         results += BENCHMARKS[name](args.rows)
-    columns = ("benchmark", "approach", "rows/s", "seconds", "peak RSS MiB", "vs alternative")
+    columns = ("benchmark", "approach", "rows/s", "seconds", "+ imports s", "peak RSS MiB", "vs alternative")
     table = Table(*columns, title="citybase bench")
     for r in results:
         table.add_row(
-            r["benchmark"], r["approach"], f"{r['rows_per_s']:,.0f}", f"{r['seconds']:.2f}", f"{r['peak_rss_mib']:.0f}",
-            r.get("speedup", ""),
+            r["benchmark"], r["approach"], f"{r['rows_per_s']:,.0f}", f"{r['seconds']:.2f}",
+            f"{r.get('import_seconds', 0):.2f}", f"{r['peak_rss_mib']:.0f}", r.get("speedup", ""),
         )  # fmt: skip
     console.print(table)
     out = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%dT%H%M%S')}.json"

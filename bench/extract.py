@@ -12,6 +12,8 @@ from pathlib import Path
 from bench.measure import measure, versus
 
 TABLE = ("public_security/hukou", "persons", ("person_id",))
+OURS = ("connectors.landing", "connectors.registry", "connectors.sql")  # imported before the clock starts
+PANDAS = ("pandas", "sqlalchemy", "pyarrow.parquet")
 
 
 def _simulate(city: Path, scale: float) -> int:
@@ -50,9 +52,9 @@ def run(rows: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as directory:
         city, landing = Path(directory) / "city", Path(directory) / "landing"
         measure(_simulate, city, scale)
-        native = measure(_ours, city, landing, True)
-        cursor = measure(_ours, city, landing, False)
-        alternative = measure(_pandas, city, landing)
+        native = measure(_ours, city, landing, True, imports=OURS)
+        cursor = measure(_ours, city, landing, False, imports=OURS)
+        alternative = measure(_pandas, city, landing, imports=PANDAS)
     for result in (native, cursor):
         result["speedup"] = versus(result, alternative)
     return [

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from bench.measure import measure, versus
 
+OURS = ("connectors.file_drop", "connectors.landing", "connectors.registry", "pyarrow.csv")  # before the clock
+PANDAS = ("pandas", "pyarrow.parquet")
+
 
 def _export(city: Path, drop: Path, rows: int) -> int:
     from citybase.simulator import simulate
@@ -65,9 +68,9 @@ def run(rows: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as directory:
         city, drop, landing = (Path(directory) / name for name in ("city", "drop", "landing"))
         measure(_export, city, drop, rows)
-        ours = measure(_ours, drop, landing)
-        without_iconv = measure(_ours, drop, landing, False)
-        alternative = measure(_pandas, drop, landing)
+        ours = measure(_ours, drop, landing, imports=OURS)
+        without_iconv = measure(_ours, drop, landing, False, imports=OURS)
+        alternative = measure(_pandas, drop, landing, imports=PANDAS)
     for result in (ours, without_iconv):
         result["speedup"] = versus(result, alternative)
     return [
