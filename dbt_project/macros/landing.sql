@@ -45,7 +45,7 @@
 {% macro landing_current(source_name, table, system, primary_key) -%}
     {%- set runs = landing_chain(system, table) -%}
     {%- if target.type != 'duckdb' -%}
-        {#- elsewhere the landing tables are loaded by someone else, holding the current state -#}
+        {#- elsewhere the landing tables are loaded by someone else: the current state, each row's run in `run` -#}
         select * from {{ source(source_name, table) }}
     {%- elif runs | length <= 1 -%}
         select * from {{ source(source_name, table) }}
