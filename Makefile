@@ -18,7 +18,7 @@ demo: install ## simulate a small city, run the pipeline through Airflow, publis
 	$(BIN)/citybase demo
 
 test: install ## the whole test suite
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
