@@ -56,16 +56,16 @@ def _records_in_workbook(path: Path, header_row: int) -> int:
         workbook.close()
 
 
+def source_is_a_database(key: str) -> bool:
+    return SOURCES[key].kind in {"sql", "rest"}
+
+
 def _offered(city: Path, key: str, table) -> int:
     """How many records the system offers for ``table``, read without the connectors."""
     source = SOURCES[key]
     department, system = key.split("/")
-    if source.kind == "sql":
+    if source_is_a_database(key):  # a SQL system, or the store behind an API
         with sqlite3.connect(city / department / f"{system}.sqlite") as connection:
-            return connection.execute(f'select count(*) from "{table.name}"').fetchone()[0]
-    if source.kind == "rest":
-        [store] = (city / department).glob(f"{system}.sqlite")
-        with sqlite3.connect(store) as connection:
             return connection.execute(f'select count(*) from "{table.name}"').fetchone()[0]
     folder = city / department / system
     if source.kind == "geojson":
@@ -74,10 +74,6 @@ def _offered(city: Path, key: str, table) -> int:
     if table.options["format"] == "xlsx":
         return sum(_records_in_workbook(f, table.options["header_row"]) for f in files)
     return sum(_records_in_csv(f) for f in files)
-
-
-def source_is_a_database(key: str) -> bool:
-    return SOURCES[key].kind in {"sql", "rest"}
 
 
 @pytest.mark.parametrize(

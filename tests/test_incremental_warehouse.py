@@ -98,7 +98,7 @@ def evolving_city(tmp_path_factory):
         for key in (HUKOU, REGISTRY):
             manifests.append(extract_source(get_source(key), f"r{number}", city_dir=city, landing_dir=landing))
     runs = {
-        key: {table.name: table_chain(zone, key, table.name) for table in get_source(key).tables}
+        key: {table.name: table_chain(zone.runs(key), table.name) for table in get_source(key).tables}
         for key in (HUKOU, REGISTRY)
     }
     with pytest.MonkeyPatch.context() as monkeypatch:

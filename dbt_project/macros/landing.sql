@@ -51,7 +51,7 @@
         select * from {{ source(source_name, table) }}
         where run = '{{ runs[0] if runs else "" }}'
     {%- else -%}
-        {%- set run_list = "['" ~ runs | join("', '") ~ "']" -%}
+        {%- set chain = "'" ~ runs | join("', '") ~ "'" -%}
         {%- set incremental = "'" ~ runs[1:] | join("', '") ~ "'" -%}
         {%- set key_match = "(deleted." ~ primary_key | join(", deleted.") ~ ") = (landed."
             ~ primary_key | join(", landed.") ~ ")" -%}
@@ -59,9 +59,9 @@
         from (
             select
                 *,
-                list_position({{ run_list }}, run) as _run_order
+                list_position([{{ chain }}], run) as _run_order
             from {{ source(source_name, table) }}
-            where run in ('{{ runs | join("', '") }}')
+            where run in ({{ chain }})
             qualify row_number() over (partition by {{ primary_key | join(', ') }} order by _run_order desc) = 1
         ) as landed
         where not exists (
@@ -69,7 +69,7 @@
             from {{ source(source_name, table ~ '_deletes') }} as deleted
             where
                 deleted.run in ({{ incremental }})
-                and list_position({{ run_list }}, deleted.run) >= landed._run_order
+                and list_position([{{ chain }}], deleted.run) >= landed._run_order
                 and {{ key_match }}
         )
     {%- endif -%}

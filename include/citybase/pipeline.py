@@ -16,7 +16,7 @@ from citybase.exchange import Exchange
 from citybase.settings import Settings
 from citybase.warehouse import landing_vars, load_manifest, mart_spec, run_dbt
 from connectors.extract import extract_table
-from connectors.landing import LandingZone, TableLanding, new_run_id
+from connectors.landing import LandingZone, RunManifest, TableLanding, new_run_id
 from connectors.registry import get_source, load_registry
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,12 @@ def complete_run(source_key: str, run_id: str, started_at: str, landings: list[d
     return {"source": source_key, "run_id": run_id, "rows": manifest.rows}
 
 
-def table_chain(zone: LandingZone, source_key: str, table: str) -> list[str]:
-    """The runs dbt reads for one table, oldest first: its latest full snapshot, then every
-    incremental run after it (macro landing_current merges them and applies their deletes)."""
+def table_chain(runs: list[RunManifest], table: str) -> list[str]:
+    """The runs dbt reads for one table of a source whose complete ``runs`` (oldest first) are given:
+    its latest full snapshot, then every incremental run after it (macro landing_current merges them
+    and applies their deletes)."""
     chain = []
-    for run in reversed(zone.runs(source_key)):
+    for run in reversed(runs):
         landing = run.tables.get(table)
         if landing is None:
             continue
@@ -69,10 +70,11 @@ def landing_chains(settings: Settings) -> dict[str, dict[str, list[str]]]:
     at the newest complete run: what dbt reads, and the lineage published with each dataset."""
     zone, chains, missing = LandingZone(settings.landing_dir), {}, []
     for source in (s for s in load_registry() if s.warehouse):
-        if zone.latest_run(source.key) is None:
+        runs = zone.runs(source.key)  # read once: every table's chain comes from the same manifests
+        if not runs:
             missing.append(source.key)
         else:
-            chains[source.key] = {t.name: table_chain(zone, source.key, t.name) for t in source.tables}
+            chains[source.key] = {t.name: table_chain(runs, t.name) for t in source.tables}
     if missing:
         raise MissingLandingError(f"no complete landing run for {', '.join(missing)}: run their extract DAGs first")
     return chains

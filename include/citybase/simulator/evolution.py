@@ -54,7 +54,7 @@ from citybase.simulator.names import (
 )
 from citybase.simulator.places import draw_addresses
 from citybase.simulator.population import DIVISION_CODES
-from citybase.simulator.registry_events import FINE_MEDIANS, PENALTIES_PER_ENTITY_YEAR, VIOLATIONS
+from citybase.simulator.registry_events import PENALTIES_PER_ENTITY_YEAR, VIOLATIONS, draw_penalty_terms
 from citybase.simulator.sampling import stream, weighted_top_k
 from citybase.simulator.servers import load_system, server_for
 
@@ -321,8 +321,7 @@ class _Day:
             "select decision_no from penalties where decision_no like ?", (f"{prefix}%",)
         ).fetchall()
         last = max((int(m[1]) for (text,) in numbers if (m := re.fullmatch(r".*〕(\d+)号", text or ""))), default=0)
-        violation = rng.integers(0, len(VIOLATIONS), len(penalised))
-        fines = np.maximum(np.round(FINE_MEDIANS[violation] * rng.lognormal(0, 0.7, len(penalised)), -2), 100.0)
+        violation, fines = draw_penalty_terms(rng, len(penalised))
         keys = self.new_keys(connection, "penalties", "penalty_id", len(penalised))
         connection.executemany(
             "insert into penalties (penalty_id, uscc, decision_no, violation, fine_amount, decided_on, updated_at) "

@@ -99,7 +99,7 @@ _VIOLATIONS = (
     ("食品经营场所卫生不符合要求", 2000),
 )
 VIOLATIONS = np.array([row[0] for row in _VIOLATIONS], dtype=StringDType())
-FINE_MEDIANS = np.array([row[1] for row in _VIOLATIONS], dtype=np.float64)
+_FINE_MEDIANS = np.array([row[1] for row in _VIOLATIONS], dtype=np.float64)
 
 MOVES = EventTable(
     "moves",
@@ -538,6 +538,13 @@ def _render_licences(licences: dict, enterprises: Enterprises) -> _Rendered:
     return _Rendered(len(licences["entity"]), render)
 
 
+def draw_penalty_terms(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Violation (index into VIOLATIONS) and fine of ``n`` penalty decisions: fines scatter around the
+    violation's usual amount, in whole hundreds of yuan, at least 100."""
+    violation = rng.integers(0, len(VIOLATIONS), n)
+    return violation, np.maximum(np.round(_FINE_MEDIANS[violation] * rng.lognormal(0, 0.7, n), -2), 100.0)
+
+
 def _simulate_penalties(enterprises: Enterprises, seed: int, last: int, end: int) -> dict:
     """About 1 % of entities penalised a year since 2014, numbered per year by the city bureau."""
     rng = stream(seed, "registry_events/penalties")
@@ -551,8 +558,7 @@ def _simulate_penalties(enterprises: Enterprises, seed: int, last: int, end: int
     year = _years(day)
     _, serial = runs(year)
     decision = concat("郑市监罚〔", year.astype(StringDType()), "〕", (serial + 1).astype(StringDType()), "号")
-    violation = rng.integers(0, len(VIOLATIONS), len(entity))
-    fine = np.maximum(np.round(FINE_MEDIANS[violation] * rng.lognormal(0, 0.7, len(entity)), -2), 100.0)
+    violation, fine = draw_penalty_terms(rng, len(entity))
     updated = later_touch(rng, office_hours(rng, day), end, untouched_share=0.7)
     return {
         "entity": entity,
