@@ -503,6 +503,7 @@ class _Run:
         self.renames = dict(options.get("renames") or {})
         self.sheet = options.get("sheet")
         self.state = state
+        self.state["mode"] = "new_files"  # a run lands only files no earlier run landed: dbt reads them all
         self.state.setdefault("files", {})
         self.state.setdefault("rejected", {})
         self.state["last_run"] = {"landed": [], "redelivered": [], "rejected": [], "unchanged": 0}

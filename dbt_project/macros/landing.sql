@@ -13,6 +13,10 @@
     last run of its chain: per key the newest landed version, unless the same or a later run deleted
     the key. Each row keeps the run it was landed by in column `run`. Staging models use it as their
     source CTE, so incremental landings need no stateful dbt models: any chain rebuilds the same.
+
+    landing_files(source_name, table, system): a file drop's table: every file its chain landed, each
+    as the newest run delivered it (a redelivered, corrected file replaces the earlier delivery whole).
+    Rows keep `_source_file` and `_source_row`, so a quarantined record names where it came from.
 -#}
 
 {% macro landing_chain(system, table) -%}
@@ -72,5 +76,23 @@
                 and list_position([{{ chain }}], deleted.run) >= landed._run_order
                 and {{ key_match }}
         )
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro landing_files(source_name, table, system) -%}
+    {%- set runs = landing_chain(system, table) -%}
+    {%- set chain = "'" ~ runs | join("', '") ~ "'" -%}
+    {%- if target.type != 'duckdb' -%}
+        select * from {{ source(source_name, table) }}
+    {%- else -%}
+        select * exclude (_run_order)
+        from (
+            select
+                *,
+                list_position([{{ chain }}], run) as _run_order
+            from {{ source(source_name, table) }}
+            where run in ({{ chain }})
+        ) as landed
+        qualify _run_order = max(_run_order) over (partition by _source_file)
     {%- endif -%}
 {%- endmacro %}

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from citybase.duckdb_extensions import extension_path
 from citybase.settings import Settings
 
 
@@ -48,6 +49,7 @@ def run_dbt(command: list[str], settings: Settings, dbt_vars: dict | None = None
     from dbt.cli.main import dbtRunner
 
     os.environ["CITYBASE_WAREHOUSE_PATH"] = str(settings.warehouse_path)
+    os.environ["CITYBASE_DUCKDB_SPATIAL"] = str(extension_path("spatial"))  # macro load_duckdb_extensions
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     args = [*command, *dbt_paths(settings), "--target", "duckdb"]
     if dbt_vars is not None:
