@@ -1,0 +1,201 @@
+{#-
+    Every hukou move of the run, with the first rule it breaks. Rules, in precedence order:
+      1. missing_required_field  person_id, id_number, a division code, an address or moved_on NULL or blank
+      2. invalid_id_number       id_number fails GB 11643 (macro id_number_problem)
+      3. impossible_date         moved_on not a calendar date, or after the snapshot date
+      4. invalid_division_code   from_division_code or to_division_code fails GB/T 2260 (obsolete codes
+                                 allowed: a move before 2003 left 邙山区 410107)
+      5. orphan_reference        person_id is not a person of hukou persons (nor one it has cancelled), or
+                                 the person under that key holds another valid id_number
+      6. duplicate_record        an earlier move (lower move_id) that passes rules 1-5 has the same person,
+                                 id_number, divisions, addresses and date
+    Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
+-#}
+
+with
+
+moves as (
+
+    select * from {{ ref('stg_hukou__moves') }}
+
+),
+
+persons as (
+
+    select
+        person_id,
+        id_number,
+        {{ id_number_problem('id_number') }} is null as has_valid_id_number
+    from {{ ref('stg_hukou__persons') }}
+
+),
+
+cancelled_persons as (
+
+    -- persons the registry removed (a death cancels the hukou): their moves are still history
+    select distinct cast(person_id as bigint) as person_id
+    from {{ source('hukou', 'persons_deletes') }}
+
+),
+
+snapshot as (
+
+    -- the snapshot date of the run: the date of its latest update
+    select cast(max(updated_at) as date) as snapshot_date
+    from moves
+
+),
+
+checked as (
+
+    select
+        moves.*,
+        snapshot.snapshot_date,
+        concat_ws(
+            ', ',
+            case when moves.person_id is null then 'person_id' end,
+            case when moves.id_number is null then 'id_number' end,
+            case when moves.from_division_code is null then 'from_division_code' end,
+            case when moves.from_address is null then 'from_address' end,
+            case when moves.to_division_code is null then 'to_division_code' end,
+            case when moves.to_address is null then 'to_address' end,
+            case when nullif(trim(moves.moved_on_text), '') is null then 'moved_on' end
+        ) as missing_fields,
+        {{ id_number_problem('moves.id_number') }} as id_number_problem,
+        {{ division_code_problem('moves.from_division_code', allow_obsolete=true) }} as from_division_code_problem,
+        {{ division_code_problem('moves.to_division_code', allow_obsolete=true) }} as to_division_code_problem,
+        persons.person_id is not null as person_exists,
+        cancelled_persons.person_id is not null as person_cancelled,
+        persons.has_valid_id_number and persons.id_number != moves.id_number as person_holds_other_id_number
+
+    from moves
+    cross join snapshot
+    left join persons on moves.person_id = persons.person_id
+    left join cancelled_persons on moves.person_id = cancelled_persons.person_id
+
+),
+
+rule_details as (
+
+    select
+        *,
+
+        case
+            when missing_fields != ''
+                then concat('required field empty: ', missing_fields)
+        end as missing_required_field_detail,
+
+        case
+            when id_number_problem is not null
+                then concat('id_number fails GB 11643: ', id_number_problem)
+        end as invalid_id_number_detail,
+
+        case
+            when moved_on is null
+                then concat('moved_on ', moved_on_text, ' is not a calendar date')
+            when moved_on > snapshot_date
+                then concat('moved_on ', moved_on_text, ' is after the snapshot date ', snapshot_date)
+        end as impossible_date_detail,
+
+        case
+            when from_division_code_problem is not null
+                then concat(
+                    'from_division_code ', from_division_code, ' fails GB/T 2260: ', from_division_code_problem
+                )
+            when to_division_code_problem is not null
+                then concat('to_division_code ', to_division_code, ' fails GB/T 2260: ', to_division_code_problem)
+        end as invalid_division_code_detail,
+
+        case
+            when not person_exists and not person_cancelled
+                then concat('person_id ', person_id, ' is not a person of public_security/hukou/persons')
+            when person_holds_other_id_number
+                then concat(
+                    'person_id ', person_id, ' of public_security/hukou/persons holds another id_number than ',
+                    id_number
+                )
+        end as orphan_reference_detail
+
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            invalid_division_code_detail,
+            orphan_reference_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving record of a double entry is the earliest one that passes every other rule
+    select
+        *,
+        min(case when passes_other_rules then move_id end) over (
+            partition by
+                person_id, id_number, from_division_code, from_address, to_division_code, to_address, moved_on_text
+        ) as first_move_id
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        *,
+        case
+            when move_id > first_move_id
+                then concat('duplicate of move_id ', first_move_id, ' (same person, places and date)')
+        end as duplicate_record_detail
+    from deduplicated
+
+),
+
+validated as (
+
+    select
+        move_id,
+        person_id,
+        id_number,
+        from_division_code,
+        from_address,
+        to_division_code,
+        to_address,
+        moved_on_text,
+        moved_on,
+        updated_at,
+        snapshot_date,
+        _loaded_from,
+
+        case
+            when missing_required_field_detail is not null then 'missing_required_field'
+            when invalid_id_number_detail is not null then 'invalid_id_number'
+            when impossible_date_detail is not null then 'impossible_date'
+            when invalid_division_code_detail is not null then 'invalid_division_code'
+            when orphan_reference_detail is not null then 'orphan_reference'
+            when duplicate_record_detail is not null then 'duplicate_record'
+        end as rejection_reason,
+
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            invalid_division_code_detail,
+            orphan_reference_detail,
+            duplicate_record_detail
+        ) as rejection_detail
+
+    from rules_applied
+
+)
+
+select * from validated

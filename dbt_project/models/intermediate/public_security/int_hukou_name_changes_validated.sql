@@ -1,0 +1,181 @@
+{#-
+    Every registered change of name of the run, with the first rule it breaks. Rules, in precedence order:
+      1. missing_required_field  person_id, id_number, old_name, new_name or changed_on NULL or blank
+      2. invalid_id_number       id_number fails GB 11643 (macro id_number_problem)
+      3. impossible_date         changed_on not a calendar date, or after the snapshot date
+      4. orphan_reference        person_id is not a person of hukou persons (nor one it has cancelled), or
+                                 the person under that key holds another valid id_number
+      5. duplicate_record        an earlier change (lower change_id) that passes rules 1-4 has the same person,
+                                 names and date
+    Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
+-#}
+
+with
+
+name_changes as (
+
+    select * from {{ ref('stg_hukou__name_changes') }}
+
+),
+
+persons as (
+
+    select
+        person_id,
+        id_number,
+        {{ id_number_problem('id_number') }} is null as has_valid_id_number
+    from {{ ref('stg_hukou__persons') }}
+
+),
+
+cancelled_persons as (
+
+    -- persons the registry removed (a death cancels the hukou): their name changes are still history
+    select distinct cast(person_id as bigint) as person_id
+    from {{ source('hukou', 'persons_deletes') }}
+
+),
+
+snapshot as (
+
+    -- the snapshot date of the run: the date of its latest update
+    select cast(max(updated_at) as date) as snapshot_date
+    from name_changes
+
+),
+
+checked as (
+
+    select
+        name_changes.*,
+        snapshot.snapshot_date,
+        concat_ws(
+            ', ',
+            case when name_changes.person_id is null then 'person_id' end,
+            case when name_changes.id_number is null then 'id_number' end,
+            case when name_changes.old_name is null then 'old_name' end,
+            case when name_changes.new_name is null then 'new_name' end,
+            case when nullif(trim(name_changes.changed_on_text), '') is null then 'changed_on' end
+        ) as missing_fields,
+        {{ id_number_problem('name_changes.id_number') }} as id_number_problem,
+        persons.person_id is not null as person_exists,
+        cancelled_persons.person_id is not null as person_cancelled,
+        persons.has_valid_id_number and persons.id_number != name_changes.id_number as person_holds_other_id_number
+
+    from name_changes
+    cross join snapshot
+    left join persons on name_changes.person_id = persons.person_id
+    left join cancelled_persons on name_changes.person_id = cancelled_persons.person_id
+
+),
+
+rule_details as (
+
+    select
+        *,
+
+        case
+            when missing_fields != ''
+                then concat('required field empty: ', missing_fields)
+        end as missing_required_field_detail,
+
+        case
+            when id_number_problem is not null
+                then concat('id_number fails GB 11643: ', id_number_problem)
+        end as invalid_id_number_detail,
+
+        case
+            when changed_on is null
+                then concat('changed_on ', changed_on_text, ' is not a calendar date')
+            when changed_on > snapshot_date
+                then concat('changed_on ', changed_on_text, ' is after the snapshot date ', snapshot_date)
+        end as impossible_date_detail,
+
+        case
+            when not person_exists and not person_cancelled
+                then concat('person_id ', person_id, ' is not a person of public_security/hukou/persons')
+            when person_holds_other_id_number
+                then concat(
+                    'person_id ', person_id, ' of public_security/hukou/persons holds another id_number than ',
+                    id_number
+                )
+        end as orphan_reference_detail
+
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            orphan_reference_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving record of a double entry is the earliest one that passes every other rule
+    select
+        *,
+        min(case when passes_other_rules then change_id end) over (
+            partition by person_id, old_name, new_name, changed_on_text
+        ) as first_change_id
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        *,
+        case
+            when change_id > first_change_id
+                then concat('duplicate of change_id ', first_change_id, ' (same person, names and date)')
+        end as duplicate_record_detail
+    from deduplicated
+
+),
+
+validated as (
+
+    select
+        change_id,
+        person_id,
+        id_number,
+        old_name,
+        new_name,
+        reason,
+        changed_on_text,
+        changed_on,
+        updated_at,
+        snapshot_date,
+        _loaded_from,
+
+        case
+            when missing_required_field_detail is not null then 'missing_required_field'
+            when invalid_id_number_detail is not null then 'invalid_id_number'
+            when impossible_date_detail is not null then 'impossible_date'
+            when orphan_reference_detail is not null then 'orphan_reference'
+            when duplicate_record_detail is not null then 'duplicate_record'
+        end as rejection_reason,
+
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            orphan_reference_detail,
+            duplicate_record_detail
+        ) as rejection_detail
+
+    from rules_applied
+
+)
+
+select * from validated
