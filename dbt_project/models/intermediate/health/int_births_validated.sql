@@ -1,0 +1,219 @@
+{#-
+    Every birth certificate row landed from the daily drops, with the first rule it breaks. Rules, in
+    precedence order:
+      1. missing_required_field  certificate_no, child_name, sex, birth_date, mother_name, mother_id_number,
+                                 father_name, father_id_number or issued_on empty
+      2. invalid_id_number       mother_id_number or father_id_number fails GB 11643 (macro id_number_problem)
+      3. impossible_date         birth_date or issued_on not a calendar date, born after the certificate was
+                                 issued, or issued after the day of the file that delivered it
+      4. invalid_division_code   division_code fails GB/T 2260 (macro division_code_problem)
+      5. invalid_value           sex not 男 or 女
+      6. name_mismatch           the hukou (stg_hukou__persons) knows the parent's ID number under another
+                                 name: a name re-keyed with a same-sound or a traditional character
+      7. duplicate_record        an earlier row (file, then row order) that passes rules 1-6 has the same
+                                 certificate_no: a re-sent row
+    Values are standardised in staging (blanks, full-width characters, lower-case x, date formats), so only
+    what cannot be read is rejected. Details name the columns but not the PII values (the row carries them).
+    Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
+-#}
+
+with
+
+births as (
+
+    select * from {{ ref('stg_vital_records__births') }}
+
+),
+
+hukou_names as (
+
+    select distinct
+        {{ clean_code('id_number') }} as id_number,
+        {{ clean_text('name') }} as name
+    from {{ ref('stg_hukou__persons') }}
+    where {{ clean_code('id_number') }} is not null and {{ clean_text('name') }} is not null
+
+),
+
+hukou_ids as (
+
+    select distinct id_number
+    from hukou_names
+
+),
+
+checked as (
+
+    select
+        births.*,
+        -- the drop's day, from births_YYYYMMDD.csv: nothing in it can be issued later
+        {{ parse_date_text("regexp_extract(births._source_file, '([0-9]{8})\\.csv$', 1)") }} as file_date,
+        concat_ws(
+            ', ',
+            case when births.certificate_no is null then 'certificate_no' end,
+            case when births.child_name is null then 'child_name' end,
+            case when births.sex is null then 'sex' end,
+            case when births.birth_date_text is null then 'birth_date' end,
+            case when births.mother_name is null then 'mother_name' end,
+            case when births.mother_id_number is null then 'mother_id_number' end,
+            case when births.father_name is null then 'father_name' end,
+            case when births.father_id_number is null then 'father_id_number' end,
+            case when births.issued_on_text is null then 'issued_on' end
+        ) as missing_fields,
+        {{ id_number_problem('births.mother_id_number') }} as mother_id_number_problem,
+        {{ id_number_problem('births.father_id_number') }} as father_id_number_problem,
+        {{ division_code_problem('births.division_code') }} as division_code_problem,
+        mother_known.id_number is not null and mother_named.id_number is null as mother_name_differs,
+        father_known.id_number is not null and father_named.id_number is null as father_name_differs
+
+    from births
+    left join hukou_ids as mother_known
+        on births.mother_id_number = mother_known.id_number
+    left join hukou_names as mother_named
+        on births.mother_id_number = mother_named.id_number and births.mother_name = mother_named.name
+    left join hukou_ids as father_known
+        on births.father_id_number = father_known.id_number
+    left join hukou_names as father_named
+        on births.father_id_number = father_named.id_number and births.father_name = father_named.name
+
+),
+
+rule_details as (
+
+    select
+        *,
+
+        case
+            when missing_fields != ''
+                then concat('required field empty: ', missing_fields)
+        end as missing_required_field_detail,
+
+        case
+            when mother_id_number_problem is not null
+                then concat('mother_id_number fails GB 11643: ', mother_id_number_problem)
+            when father_id_number_problem is not null
+                then concat('father_id_number fails GB 11643: ', father_id_number_problem)
+        end as invalid_id_number_detail,
+
+        case
+            when birth_date is null
+                then concat('birth_date ', birth_date_text, ' is not a calendar date')
+            when issued_on is null
+                then concat('issued_on ', issued_on_text, ' is not a calendar date')
+            when birth_date > issued_on
+                then concat('birth_date ', birth_date, ' is after issued_on ', issued_on)
+            when issued_on > file_date
+                then concat('issued_on ', issued_on, ' is after the day of ', _source_file)
+        end as impossible_date_detail,
+
+        case
+            when division_code_problem is not null
+                then concat('division_code ', division_code, ' fails GB/T 2260: ', division_code_problem)
+        end as invalid_division_code_detail,
+
+        case
+            when sex not in ('男', '女')
+                then concat('sex ', sex, ' is not 男 or 女')
+        end as invalid_value_detail,
+
+        case
+            when mother_name_differs
+                then 'mother_name differs from the hukou name of mother_id_number (stg_hukou__persons)'
+            when father_name_differs
+                then 'father_name differs from the hukou name of father_id_number (stg_hukou__persons)'
+        end as name_mismatch_detail
+
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        concat(_source_file, ':', _source_row) as record_key,
+        row_number() over (order by _source_file, _source_row) as file_order,
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            invalid_division_code_detail,
+            invalid_value_detail,
+            name_mismatch_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving row of a re-sent certificate is the earliest one that passes every other rule
+    select
+        *,
+        min(case when passes_other_rules then file_order end) over (partition by certificate_no) as first_file_order
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        deduplicated.*,
+        case
+            when deduplicated.file_order > deduplicated.first_file_order
+                then concat('duplicate of ', surviving.record_key, ' (same certificate_no)')
+        end as duplicate_record_detail
+    from deduplicated
+    left join screened as surviving
+        on deduplicated.first_file_order = surviving.file_order
+
+),
+
+validated as (
+
+    select
+        record_key,
+        certificate_no,
+        child_name,
+        sex,
+        birth_date_text,
+        birth_date,
+        birth_place,
+        mother_name,
+        mother_id_number_text,
+        mother_id_number,
+        father_name,
+        father_id_number_text,
+        father_id_number,
+        division_code,
+        issued_on_text,
+        issued_on,
+        _source_file,
+        _source_row,
+        _loaded_from,
+
+        case
+            when missing_required_field_detail is not null then 'missing_required_field'
+            when invalid_id_number_detail is not null then 'invalid_id_number'
+            when impossible_date_detail is not null then 'impossible_date'
+            when invalid_division_code_detail is not null then 'invalid_division_code'
+            when invalid_value_detail is not null then 'invalid_value'
+            when name_mismatch_detail is not null then 'name_mismatch'
+            when duplicate_record_detail is not null then 'duplicate_record'
+        end as rejection_reason,
+
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            impossible_date_detail,
+            invalid_division_code_detail,
+            invalid_value_detail,
+            name_mismatch_detail,
+            duplicate_record_detail
+        ) as rejection_detail
+
+    from rules_applied
+
+)
+
+select * from validated
