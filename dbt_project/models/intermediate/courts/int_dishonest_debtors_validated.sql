@@ -1,0 +1,221 @@
+{#-
+    Every case of the dishonest-debtor list, with the first rule it breaks. Rules, in precedence order:
+      1. missing_required_field  case_number, debtor_type, name or filed_on NULL or blank; a person
+                                 debtor (自然人) without id_number, an entity debtor without uscc
+      2. invalid_id_number       a person debtor's id_number fails GB 11643 (macro id_number_problem)
+      3. invalid_uscc            an entity debtor's uscc fails GB 32100 (macro uscc_problem)
+      4. impossible_date         filed_on not a calendar date, or after the snapshot date
+      5. orphan_reference        an entity debtor's uscc is held by no entity of the business registry
+                                 (stg_business_registry__enterprises)
+      6. name_mismatch           the household registration (stg_hukou__persons) holds the person debtor's
+                                 id_number under another name: the list re-keyed it with a typo
+      7. duplicate_record        an earlier case (lower case_id) that passes rules 1-6 has the same case_number
+    Each rule yields a detail text or NULL; the first non-NULL one is the rejection. Details name the
+    offending column but not a person's ID number or name (they are PII).
+-#}
+
+{%- set person = "'自然人'" -%}
+{%- set entity = "'法人或非法人组织'" %}
+
+with
+
+debtors as (
+
+    select * from {{ ref('stg_dishonest_debtors__dishonest_debtors') }}
+
+),
+
+registered as (
+
+    select distinct uscc
+    from {{ ref('stg_business_registry__enterprises') }}
+    where uscc is not null
+
+),
+
+hukou as (
+
+    select
+        {{ clean_code('id_number') }} as id_number,
+        {{ clean_text('name') }} as name
+    from {{ ref('stg_hukou__persons') }}
+
+),
+
+hukou_names as (
+
+    -- per person debtor: whether any hukou record of the id_number carries the listed name
+    select
+        debtors.case_id,
+        max(case when hukou.name = debtors.name then 1 else 0 end) = 1 as name_registered
+    from debtors
+    inner join hukou
+        on debtors.id_number = hukou.id_number
+    where debtors.debtor_type = {{ person }} and hukou.name is not null
+    group by 1
+
+),
+
+snapshot as (
+
+    -- the snapshot date of the run: the date of its latest update
+    select cast(max(updated_at) as date) as snapshot_date
+    from debtors
+
+),
+
+checked as (
+
+    select
+        debtors.*,
+        snapshot.snapshot_date,
+        registered.uscc is not null as uscc_registered,
+        hukou_names.name_registered,
+        concat_ws(
+            ', ',
+            case when debtors.case_number is null then 'case_number' end,
+            case when debtors.debtor_type is null then 'debtor_type' end,
+            case when debtors.name is null then 'name' end,
+            case when debtors.debtor_type = {{ person }} and debtors.id_number is null then 'id_number' end,
+            case when debtors.debtor_type = {{ entity }} and debtors.uscc is null then 'uscc' end,
+            case when nullif(trim(debtors.filed_on_text), '') is null then 'filed_on' end
+        ) as missing_fields,
+        {{ id_number_problem('debtors.id_number') }} as id_number_problem,
+        {{ uscc_problem('debtors.uscc') }} as uscc_problem
+
+    from debtors
+    cross join snapshot
+    left join registered
+        on debtors.uscc = registered.uscc
+    left join hukou_names
+        on debtors.case_id = hukou_names.case_id
+
+),
+
+rule_details as (
+
+    select
+        *,
+
+        case
+            when missing_fields != ''
+                then concat('required field empty: ', missing_fields)
+        end as missing_required_field_detail,
+
+        case
+            when debtor_type = {{ person }} and id_number_problem is not null
+                then concat('id_number fails GB 11643: ', id_number_problem)
+        end as invalid_id_number_detail,
+
+        case
+            when debtor_type = {{ entity }} and uscc_problem is not null
+                then concat('uscc ', uscc, ' fails GB 32100: ', uscc_problem)
+        end as invalid_uscc_detail,
+
+        case
+            when filed_on is null
+                then concat('filed_on ', filed_on_text, ' is not a calendar date')
+            when filed_on > snapshot_date
+                then concat('filed_on ', filed_on_text, ' is after the snapshot date ', snapshot_date)
+        end as impossible_date_detail,
+
+        case
+            when debtor_type = {{ entity }} and not uscc_registered
+                then concat('uscc ', uscc, ' is not registered in market_regulation/business_registry/enterprises')
+        end as orphan_reference_detail,
+
+        case
+            when not name_registered
+                then 'name differs from the name public_security/hukou/persons registers for the id_number'
+        end as name_mismatch_detail
+
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            invalid_uscc_detail,
+            impossible_date_detail,
+            orphan_reference_detail,
+            name_mismatch_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving case of a duplicated case_number is the earliest one that passes every other rule
+    select
+        *,
+        min(case when passes_other_rules then case_id end) over (partition by case_number) as first_case_id
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        *,
+        case
+            when case_id > first_case_id
+                then concat('duplicate of case_id ', first_case_id, ' (same case_number)')
+        end as duplicate_record_detail
+    from deduplicated
+
+),
+
+validated as (
+
+    select
+        case_id,
+        case_number,
+        debtor_type,
+        name,
+        id_number_text,
+        id_number,
+        uscc_text,
+        uscc,
+        legal_rep_name,
+        court,
+        filed_on_text,
+        filed_on,
+        obligation,
+        performance_status,
+        dishonest_conduct,
+        published_at,
+        updated_at,
+        snapshot_date,
+        _loaded_from,
+
+        case
+            when missing_required_field_detail is not null then 'missing_required_field'
+            when invalid_id_number_detail is not null then 'invalid_id_number'
+            when invalid_uscc_detail is not null then 'invalid_uscc'
+            when impossible_date_detail is not null then 'impossible_date'
+            when orphan_reference_detail is not null then 'orphan_reference'
+            when name_mismatch_detail is not null then 'name_mismatch'
+            when duplicate_record_detail is not null then 'duplicate_record'
+        end as rejection_reason,
+
+        coalesce(
+            missing_required_field_detail,
+            invalid_id_number_detail,
+            invalid_uscc_detail,
+            impossible_date_detail,
+            orphan_reference_detail,
+            name_mismatch_detail,
+            duplicate_record_detail
+        ) as rejection_detail
+
+    from rules_applied
+
+)
+
+select * from validated
