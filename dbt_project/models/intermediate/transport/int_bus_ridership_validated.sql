@@ -1,0 +1,172 @@
+{#-
+    Every landed ridership row, with the first rule it breaks. Rules, in precedence order:
+      1. missing_required_field  date, line_id, stop_id, boardings or alightings blank
+      2. impossible_date         the date is not a calendar date (macro parse_date_text)
+      3. invalid_value           a count that is not a whole number, or below zero
+      4. orphan_reference        line_id not in transport/bus_network/lines, or stop_id not in its stops
+                                 (a retired stop the card readers still report)
+      5. duplicate_record        an earlier row (by file, then row) that passes rules 1-4 has the same date, line and stop
+    Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
+-#}
+
+with
+
+ridership as (
+
+    select * from {{ ref('stg_bus_network__ridership') }}
+
+),
+
+lines as (
+
+    select line_id from {{ ref('stg_bus_network__lines') }}
+
+),
+
+stops as (
+
+    select stop_id from {{ ref('stg_bus_network__stops') }}
+
+),
+
+checked as (
+
+    select
+        ridership.*,
+        lines.line_id is not null as line_known,
+        stops.stop_id is not null as stop_known,
+        concat_ws(
+            ', ',
+            case when nullif(trim(ridership.service_date_text), '') is null then 'service_date' end,
+            case when ridership.line_id is null then 'line_id' end,
+            case when ridership.stop_id is null then 'stop_id' end,
+            case when nullif(trim(ridership.boardings_text), '') is null then 'boardings' end,
+            case when nullif(trim(ridership.alightings_text), '') is null then 'alightings' end
+        ) as missing_fields,
+        concat_ws(
+            ', ',
+            case
+                when ridership.boardings is null or ridership.boardings < 0
+                    then concat('boardings ', ridership.boardings_text)
+            end,
+            case
+                when ridership.alightings is null or ridership.alightings < 0
+                    then concat('alightings ', ridership.alightings_text)
+            end
+        ) as bad_counts
+
+    from ridership
+    left join lines
+        on ridership.line_id = lines.line_id
+    left join stops
+        on ridership.stop_id = stops.stop_id
+
+),
+
+rule_details as (
+
+    select
+        *,
+
+        case
+            when missing_fields != ''
+                then concat('required field empty: ', missing_fields)
+        end as missing_required_field_detail,
+
+        case
+            when service_date is null
+                then concat('date ', service_date_text, ' is not a calendar date')
+        end as impossible_date_detail,
+
+        case
+            when bad_counts != ''
+                then concat('count not a whole number of zero or more: ', bad_counts)
+        end as invalid_value_detail,
+
+        case
+            when not line_known
+                then concat('line_id ', line_id, ' is not in transport/bus_network/lines')
+            when not stop_known
+                then concat('stop_id ', stop_id, ' is not in transport/bus_network/stops')
+        end as orphan_reference_detail
+
+    from checked
+
+),
+
+screened as (
+
+    select
+        *,
+        coalesce(
+            missing_required_field_detail,
+            impossible_date_detail,
+            invalid_value_detail,
+            orphan_reference_detail
+        ) is null as passes_other_rules
+    from rule_details
+
+),
+
+deduplicated as (
+
+    -- the surviving row of a line stop's day sent twice is the earliest one that passes every other rule
+    select
+        *,
+        first(case when passes_other_rules then concat(_source_file, ':', _source_row) end)
+            over (
+                partition by service_date, line_id, stop_id
+                order by passes_other_rules desc, _source_file asc, _source_row asc
+            ) as first_row
+    from screened
+
+),
+
+rules_applied as (
+
+    select
+        *,
+        case
+            when passes_other_rules and concat(_source_file, ':', _source_row) != first_row
+                then concat('duplicate of ', first_row, ' (same date, line_id and stop_id)')
+        end as duplicate_record_detail
+    from deduplicated
+
+),
+
+validated as (
+
+    select
+        service_date_text,
+        service_date,
+        line_id,
+        stop_id,
+        boardings_text,
+        boardings,
+        alightings_text,
+        alightings,
+        _source_file,
+        _source_row,
+        _loaded_from,
+
+        case
+            when missing_required_field_detail is not null then 'missing_required_field'
+            when impossible_date_detail is not null then 'impossible_date'
+            when invalid_value_detail is not null then 'invalid_value'
+            when orphan_reference_detail is not null then 'orphan_reference'
+            when duplicate_record_detail is not null then 'duplicate_record'
+        end as rejection_reason,
+
+        coalesce(
+            missing_required_field_detail,
+            impossible_date_detail,
+            invalid_value_detail,
+            orphan_reference_detail,
+            duplicate_record_detail
+        ) as rejection_detail
+
+    from rules_applied
+
+)
+
+select * from validated
