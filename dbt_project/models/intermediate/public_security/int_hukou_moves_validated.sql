@@ -32,9 +32,7 @@ persons as (
 
 cancelled_persons as (
 
-    -- persons the registry removed (a death cancels the hukou): their moves are still history
-    select distinct cast(person_id as bigint) as person_id
-    from {{ source('hukou', 'persons_deletes') }}
+    {{ hukou_cancelled_person_ids() }}
 
 ),
 
