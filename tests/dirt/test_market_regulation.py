@@ -94,7 +94,9 @@ def test_every_kind_of_the_ground_truth_has_a_disposition(dirty_city):
 
 
 @pytest.mark.parametrize(("table", "kind", "reason"), EXPECTED)
-def test_planted_defect_is_quarantined_with_its_reason(dirty_city, warehouse, evolved, table, kind, reason):
+def test_planted_defect_is_quarantined_with_its_reason(
+    dirty_city, warehouse, evolved, unregistered_true_usccs, table, kind, reason
+):
     quarantined = _quarantined(warehouse, table)
     defects = [d for d in dirty_city.defects(table) if d["defect_kind"] == kind]
     assert defects, f"the dirty city plants no {kind} in {table}"
@@ -103,7 +105,9 @@ def test_planted_defect_is_quarantined_with_its_reason(dirty_city, warehouse, ev
         if key in evolved[table]:
             continue
         assert key in quarantined, f"{table} {key} ({kind}: {defect['detail']}) is not quarantined"
-        source_table, got_reason, detail, run_id, _ = quarantined[key]
+        source_table, got_reason, detail, run_id, uscc = quarantined[key]
+        if got_reason == "orphan_reference" and uscc in unregistered_true_usccs:
+            continue  # a copy of a report of an enterprise with a spoiled USCC: the earlier rule wins
         assert (source_table, got_reason) == (table, reason), f"{table} {key} ({kind}): {got_reason}, {detail}"
         assert _witness(table, defect) in detail, f"{table} {key} ({kind}: {defect['detail']}): {detail}"
         assert run_id
