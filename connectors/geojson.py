@@ -211,7 +211,9 @@ class GeoJsonSource:
 
             raise SourceUnavailableError(f"source {self.name}: file {path} does not exist")
         if state.get("sha256") and state.get("file") == file and state["sha256"] == file_sha256(path):
-            return Extraction(schema_for(list(state.get("columns", []))), iter(()), state=dict(state))
+            # the snapshot an earlier run landed still holds: this run is not a (empty) snapshot of its own
+            unchanged = {**state, "mode": "unchanged"}
+            return Extraction(schema_for(list(state.get("columns", []))), iter(()), state=unchanged)
 
         spool = Path(tempfile.mkdtemp(prefix="citybase-geojson-"))
         self._spools.append(spool)

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import connectors.geojson as geojson
+from citybase.pipeline import table_chain
 from connectors.geojson import GeoJsonSource
 from connectors.landing import LandingZone, new_run_id
 from connectors.registry import TableSpec
@@ -184,8 +185,12 @@ def test_an_unchanged_file_is_not_landed_again(tmp_path):
 
     assert land() == 5
     assert land() == 0  # same bytes: nothing landed
+    assert land() == 0
+    snapshot = zone.runs(SOURCE)[0].run_id
+    assert table_chain(zone.runs(SOURCE), "parcels") == [snapshot]  # the runs that found it unchanged are skipped
     write(directory, [feature(shapely.Point(i, i), n=i) for i in range(6)])
     assert land() == 6  # changed: a full snapshot again
+    assert table_chain(zone.runs(SOURCE), "parcels") == [zone.runs(SOURCE)[-1].run_id]
 
 
 def _landed_parquet(tmp_path: Path, shapes: list) -> Path:

@@ -14,7 +14,7 @@ from citybase.pipeline import table_chain
 from citybase.simulator import simulate
 from citybase.simulator.evolution import evolve
 from connectors.extract import extract_source
-from connectors.landing import LandingZone
+from connectors.landing import LandingZone, RunManifest, TableLanding
 from connectors.registry import get_source
 from tests.test_dbt_project import LI_ID, PERSON_SCHEMA, ZHANG_ID, invoke_dbt, land, person, query
 
@@ -147,3 +147,32 @@ def test_merged_households_and_enterprises_are_exactly_the_systems_now(evolving_
     assert set(enterprises) == _system_rows(
         evolving_city["city"], REGISTRY, "select enterprise_id, uscc, status from enterprises"
     )
+
+
+# ---------------------------------------------------------------- which runs make up a table's chain
+
+
+def _run(run_id: str, **modes: str) -> RunManifest:
+    tables = {
+        table: TableLanding("s/x", table, run_id, 0, 0, "", "", state={"mode": mode}) for table, mode in modes.items()
+    }
+    return RunManifest("s/x", run_id, "", "", tables)
+
+
+def test_the_chain_is_the_latest_snapshot_and_what_came_after():
+    runs = [
+        _run("r1", t="full_snapshot"),
+        _run("r2", t="incremental"),
+        _run("r3", t="full_snapshot"),
+        _run("r4", t="incremental"),
+        _run("r5"),  # the table was not extracted in this run
+        _run("r6", t="incremental"),
+    ]
+    assert table_chain(runs, "t") == ["r3", "r4", "r6"]
+
+
+def test_a_file_drop_chain_is_every_run_and_an_unchanged_snapshot_is_skipped():
+    drops = [_run(f"r{i}", t="new_files") for i in range(1, 4)]
+    assert table_chain(drops, "t") == ["r1", "r2", "r3"]
+    layer = [_run("r1", t="full_snapshot"), _run("r2", t="full_snapshot"), _run("r3", t="unchanged")]
+    assert table_chain(layer, "t") == ["r2"]  # r3 found the file as r2 landed it: r2 is the layer

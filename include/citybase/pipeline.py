@@ -53,11 +53,12 @@ def complete_run(source_key: str, run_id: str, started_at: str, landings: list[d
 def table_chain(runs: list[RunManifest], table: str) -> list[str]:
     """The runs dbt reads for one table of a source whose complete ``runs`` (oldest first) are given:
     its latest full snapshot, then every incremental run after it (macro landing_current merges them
-    and applies their deletes); for a file drop, every run (each landed only files new to it)."""
+    and applies their deletes); for a file drop, every run (each landed only files new to it). A run that
+    found a snapshot file unchanged is skipped: the snapshot an earlier run landed is the table."""
     chain = []
     for run in reversed(runs):
         landing = run.tables.get(table)
-        if landing is None:
+        if landing is None or landing.state.get("mode") == "unchanged":
             continue
         chain.append(run.run_id)
         if landing.state.get("mode") not in {"incremental", "new_files"}:

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ land_planning_layer('buildings') }}
+    {{ landing_current('land_planning', 'buildings', 'natural_resources/land_planning', ['building_id']) }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ land_planning_layer('divisions') }}
+    {{ landing_current('land_planning', 'divisions', 'natural_resources/land_planning', ['division_code']) }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ land_planning_layer('parcels') }}
+    {{ landing_current('land_planning', 'parcels', 'natural_resources/land_planning', ['parcel_number']) }}
 
 ),
 
