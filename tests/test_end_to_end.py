@@ -16,6 +16,7 @@ import pytest
 
 from citybase.exchange import Exchange
 from citybase.orchestration import migrate_metadata_db, pipeline_dag_ids, run_dag
+from citybase.report import collect, write_quality_report
 from citybase.settings import Settings
 from citybase.simulator import simulate
 from citybase.simulator.api_server import start_api_server
@@ -95,6 +96,25 @@ def test_every_injected_defect_is_quarantined_with_its_reason_and_nothing_else_i
     assert quarantined == expected
 
 
+def test_the_quality_report_counts_every_quarantined_record_by_source_table_and_rule(city):
+    settings, _, _ = city
+    summary = collect(settings)
+    models = _warehouse(
+        settings, "select table_name from information_schema.tables where table_name like 'quarantine%'"
+    )
+    expected: dict[str, dict[str, int]] = {}
+    for (model,) in models:
+        for table, reason, count in _warehouse(
+            settings, f"select source_table, rejection_reason, count(*) from {model} group by all"
+        ):
+            expected.setdefault(table, {})[reason] = count
+    assert summary.quarantined == expected
+    assert {"public_security/hukou/persons", "market_regulation/business_registry/enterprises"} <= expected.keys()
+    page = write_quality_report(settings, summary).read_text("utf-8")
+    assert "Records quarantined, by source table" in page
+    assert all(table in page for table in expected)
+
+
 def test_the_published_population_is_exactly_the_true_residents_with_clean_records(city):
     settings, _, _ = city
     truth = pq.read_table(settings.city_dir / "ground_truth" / "persons.parquet").to_pylist()
@@ -134,10 +154,16 @@ def test_the_catalog_lists_both_base_datasets(city):
     assert set(catalog) == {"population", "legal_entity"}
     assert {e.version for e in catalog.values()} == {1}
     assert catalog["population"].sharing_type == "conditional"
-    assert catalog["population"].lineage["landing_runs"].keys() == {
-        "public_security/hukou",
-        "market_regulation/business_registry",
+    # lineage names exactly the landed tables each dataset is built from, with their chains of runs
+    lineage = {name: entry.lineage["landing_runs"] for name, entry in catalog.items()}
+    assert {system: set(tables) for system, tables in lineage["population"].items()} == {
+        "public_security/hukou": {"persons", "households"}
     }
+    assert {system: set(tables) for system, tables in lineage["legal_entity"].items()} == {
+        "public_security/hukou": {"persons", "households"},
+        "market_regulation/business_registry": {"enterprises"},
+    }
+    assert all(chain for tables in lineage["legal_entity"].values() for chain in tables.values())
 
 
 def test_a_corrupted_export_is_blocked_and_the_previous_version_stays(city, monkeypatch):

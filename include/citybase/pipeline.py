@@ -14,7 +14,7 @@ from pathlib import Path
 
 from citybase.exchange import Exchange
 from citybase.settings import Settings
-from citybase.warehouse import landing_vars, load_manifest, mart_spec, run_dbt
+from citybase.warehouse import landing_vars, load_manifest, mart_spec, run_dbt, upstream_landing_tables
 from connectors.extract import extract_table
 from connectors.landing import LandingZone, RunManifest, TableLanding, new_run_id
 from connectors.registry import get_source, load_registry
@@ -122,10 +122,17 @@ def publish(dataset: str, report: str) -> dict:
     verdict = GateVerdict.load(Path(report))
     if not verdict.passed or verdict.dataset != dataset:
         raise GateBlockedError(f"{dataset}: verdict {report} does not allow publication")
-    landing_runs_path = settings.home / "dbt" / "landing_runs.json"
-    lineage = {"landing_runs": json.loads(landing_runs_path.read_text("utf-8")), "gate_report": report}
+    manifest = load_manifest(settings)
+    built_from = json.loads((settings.home / "dbt" / "landing_runs.json").read_text("utf-8"))
+    upstream = upstream_landing_tables(manifest, dataset)
+    landing_runs = {
+        system: {table: runs for table, runs in tables.items() if table in upstream[system]}
+        for system, tables in built_from.items()
+        if system in upstream
+    }
+    lineage = {"landing_runs": landing_runs, "gate_report": report}
     entry = Exchange(settings.exchange_url).publish(
-        mart_spec(load_manifest(settings), dataset),
+        mart_spec(manifest, dataset),
         settings.warehouse_path,
         settings.pseudonym_key(),
         lineage=lineage,

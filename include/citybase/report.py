@@ -20,7 +20,7 @@ from connectors.registry import load_registry
 class RunSummary:
     landed: dict[str, int] = field(default_factory=dict)  # "<source>/<table>" -> rows of the latest run
     modelled: dict[str, int] = field(default_factory=dict)  # mart -> rows in the warehouse
-    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)  # quarantine model -> reason -> rows
+    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)  # source table -> reason -> rows
     verdicts: dict[str, GateVerdict] = field(default_factory=dict)
     published: dict[str, tuple[int, int]] = field(default_factory=dict)  # dataset -> (version, rows)
 
@@ -41,9 +41,10 @@ def collect(settings: Settings) -> RunSummary:
                 meta = node.get("meta") or {}
                 if node["name"].startswith("quarantine_"):
                     rows = warehouse.execute(
-                        f"select rejection_reason, count(*) from {relation} group by 1 order by 2 desc"
+                        f"select source_table, rejection_reason, count(*) from {relation} group by all order by 3 desc"
                     ).fetchall()
-                    summary.quarantined[node["name"]] = dict(rows)
+                    for source_table, reason, count in rows:
+                        summary.quarantined.setdefault(source_table, {})[reason] = count
                 elif "exchange" in meta:
                     summary.modelled[node["name"]] = warehouse.execute(f"select count(*) from {relation}").fetchone()[0]
     for dataset_dir in sorted((settings.reports_dir / "gate").glob("*")):
@@ -84,8 +85,23 @@ def write_quality_report(settings: Settings, summary: RunSummary) -> Path:
         _bar_chart("Rows landed (latest run)", summary.landed, "#4C78A8"),
         _bar_chart("Rows in the base marts", summary.modelled, "#54A24B"),
     ]
-    for model, reasons in summary.quarantined.items():
-        sections.append(_bar_chart(f"{model}: rejected rows by rule", reasons, "#E45756"))
+    quarantined = dict(sorted(summary.quarantined.items()))
+    sections.append(
+        _bar_chart(
+            "Records quarantined, by source table", {t: sum(r.values()) for t, r in quarantined.items()}, "#E45756"
+        )
+    )
+    if quarantined:
+        rows = "".join(
+            f"<tr><td>{html.escape(table)}</td><td>{html.escape(reason)}</td><td>{count:,}</td></tr>"
+            for table, reasons in quarantined.items()
+            for reason, count in reasons.items()
+        )
+        sections.append(
+            "<h2>Quarantined records by rule</h2><p>Each record is in its <code>quarantine_*</code> model with the "
+            "rule's detail and the run it came from.</p>"
+            f"<table><tr><th>source table</th><th>rule</th><th>records</th></tr>{rows}</table>"
+        )
     for dataset, verdict in summary.verdicts.items():
         status = "passed" if verdict.passed else "BLOCKED"
         rows = "".join(

@@ -103,3 +103,27 @@ def published_marts(manifest: dict) -> list[str]:
         if node["resource_type"] == "model" and "exchange" in meta:
             names.append(node["name"])
     return sorted(names)
+
+
+def upstream_landing_tables(manifest: dict, name: str) -> dict[str, set[str]]:
+    """The landed tables, by ``<department>/<system>``, that model ``name`` is built from: its lineage."""
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    model = next(
+        key for key, node in manifest["nodes"].items() if node["resource_type"] == "model" and node["name"] == name
+    )
+    found: dict[str, set[str]] = {}
+    pending, seen = [model], set()
+    while pending:
+        key = pending.pop()
+        if key in seen or key not in nodes:
+            continue
+        seen.add(key)
+        node = nodes[key]
+        if node["resource_type"] == "source":
+            system = (node.get("source_meta") or {}).get("landing_system") or (node.get("meta") or {}).get(
+                "landing_system"
+            )
+            if system:  # a table's deletes belong to the table itself
+                found.setdefault(system, set()).add(node["name"].removesuffix("_deletes"))
+        pending.extend(node.get("depends_on", {}).get("nodes", []))
+    return found
