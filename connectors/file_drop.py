@@ -229,7 +229,8 @@ def _iconv_differences() -> tuple[np.ndarray, np.ndarray, frozenset[str]] | None
     codes = [bytes((a, b)) for a in range(0x81, 0xFF) for b in seconds]
     for a in (0x81, 0x82, 0x83, 0x84, 0x90, 0xE3):
         codes += [bytes((a, b, c, d)) for b in range(0x30, 0x3A) for c in range(0x81, 0xFF) for d in range(0x30, 0x3A)]
-    python = {code: code.decode(GB18030, "replace") for code in codes}
+    # one decode of all the codes, a line each: a refused code's replacement never swallows the line break
+    python = dict(zip(codes, b"\n".join(codes).decode(GB18030, "replace").split("\n"), strict=True))
     valid = [code for code in codes if "\ufffd" not in python[code]]
     try:
         done = subprocess.run(
