@@ -27,7 +27,7 @@ from connectors.extract import extract_source
 from connectors.landing import RunManifest
 from connectors.registry import load_registry
 
-SCALE, SEED = 0.002, 21
+SCALE, DENSE_SCALE, SEED = 0.002, 0.01, 21
 RUNS = ("20251231T000000-first", "20260102T000000-second")
 
 
@@ -91,12 +91,10 @@ class DirtyCity:
         ]
 
 
-@pytest.fixture(scope="session")
-def dirty_city(tmp_path_factory) -> DirtyCity:
-    home = tmp_path_factory.mktemp("dirty_city")
+def land_dirty_city(home: Path, scale: float, defect_rate: float) -> DirtyCity:
     settings = Settings.from_env({"CITYBASE_HOME": str(home)})
     built = DirtyCity(home, settings.city_dir, settings.landing_dir)
-    simulate(settings.city_dir, scale=SCALE, seed=SEED)
+    simulate(settings.city_dir, scale=scale, seed=SEED, defect_rate=defect_rate)
     for number, run_id in enumerate(RUNS):
         if number:
             evolve(settings.city_dir, 2)
@@ -105,3 +103,16 @@ def dirty_city(tmp_path_factory) -> DirtyCity:
                 manifest = extract_source(source, run_id, city_dir=settings.city_dir, landing_dir=settings.landing_dir)
                 built.manifests.setdefault(source.key, []).append(manifest)
     return built
+
+
+@pytest.fixture(scope="session")
+def dirty_city(tmp_path_factory) -> DirtyCity:
+    """The simulator's usual dirt (2 % of records) in a small city."""
+    return land_dirty_city(tmp_path_factory.mktemp("dirty_city"), SCALE, defect_rate=0.02)
+
+
+@pytest.fixture(scope="session")
+def dense_dirty_city(tmp_path_factory) -> DirtyCity:
+    """A larger city with 30 % of records spoiled, for systems too small to get every kind of dirt otherwise
+    (a few dozen certificates a day, a few hundred dishonest debtors)."""
+    return land_dirty_city(tmp_path_factory.mktemp("dense_dirty_city"), DENSE_SCALE, defect_rate=0.3)
