@@ -2,7 +2,7 @@
     Every row of every monthly credit-rating workbook, with the first rule it breaks. Rules, in precedence order:
       1. missing_required_field  uscc, taxpayer_name, rating, rating_year or assessed_on NULL or blank
       2. invalid_uscc            uscc (standardised) fails GB 32100 (macro uscc_problem)
-      3. invalid_value           rating not one of A, B, M, C, D
+      3. invalid_value           rating not one of A, B, M, C, D, or rating_year not a whole number
       4. impossible_date         assessed_on not a calendar date, or after the workbook's month
       5. duplicate_record        an earlier row of the same workbook (lower _source_row) that passes rules 1-4
                                  rates the same uscc
@@ -28,7 +28,7 @@ checked as (
             case when uscc is null then 'uscc' end,
             case when taxpayer_name is null then 'taxpayer_name' end,
             case when rating is null then 'rating' end,
-            case when rating_year is null then 'rating_year' end,
+            case when nullif(trim(rating_year_text), '') is null then 'rating_year' end,
             case when nullif(trim(assessed_on_text), '') is null then 'assessed_on' end
         ) as missing_fields,
         {{ uscc_problem('uscc') }} as uscc_problem
@@ -55,6 +55,8 @@ rule_details as (
         case
             when rating not in ('A', 'B', 'M', 'C', 'D')
                 then concat('rating ', rating_text, ' is not one of A, B, M, C, D')
+            when rating_year is null
+                then concat('rating_year ', rating_year_text, ' is not a year')
         end as invalid_value_detail,
 
         case

@@ -12,13 +12,14 @@ renamed as (
         ----------  ids
         cast(纳税人识别号 as varchar) as uscc_text,
         {{ clean_code('纳税人识别号') }} as uscc,
-        cast(序号 as integer) as serial_no,
+        try_cast({{ clean_text('序号') }} as integer) as serial_no,  -- a row number typed by hand: never fails the build
 
         ----------  rating
         {{ clean_text('纳税人名称') }} as taxpayer_name,
         cast(信用等级 as varchar) as rating_text,
         {{ clean_code('信用等级') }} as rating,
-        cast({{ clean_text('评价年度') }} as integer) as rating_year,
+        cast(评价年度 as varchar) as rating_year_text,
+        try_cast({{ clean_text('评价年度') }} as integer) as rating_year,
         {{ clean_text('主管税务机关') }} as tax_office,
 
         ----------  dates
