@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from citybase.codes import id_number_problem, uscc_problem
-from citybase.simulator import SimulationResult, simulate
+from citybase.simulator import SimulationResult, courts, simulate, social_security
 from citybase.simulator.api_server import start_api_server
 from citybase.simulator.evolution import evolve
 from connectors.extract import extract_source, extract_table
@@ -242,9 +242,9 @@ def test_each_new_drop_lands_exactly_once(evolved, extracted_again):
 def test_vital_records_are_the_people_the_registry_gained_and_lost(evolved, extracted_again):
     city, zone, _, _, changes = evolved
     registry = {(c["record_key"], c["change"]): c["day"] for c in changes if c["system"] == "hukou"}
-    before = zone.read("public_security/hukou", "persons", "r1").to_pylist()
-    by_person = {str(r["person_id"]): r for r in before}
-    by_id_number = {r["id_number"]: r for r in before}
+    truth = _true_persons(city)  # certificates copy the ID card, whatever dirt the registry holds
+    by_person = {str(r["person_id"]): r for r in truth}
+    by_id_number = {r["id_number"]: r for r in truth}
     with sqlite3.connect(city / "public_security" / "hukou.sqlite") as connection:
         now = {
             str(r[0]): r
@@ -275,6 +275,70 @@ def test_vital_records_are_the_people_the_registry_gained_and_lost(evolved, extr
         assert person not in now
         if person in by_person:
             assert (record["身份证号"], record["姓名"]) == (by_person[person]["id_number"], by_person[person]["name"])
+
+
+def _true_persons(city: Path) -> list[dict]:
+    return pq.read_table(city / "ground_truth" / "persons.parquet").to_pylist()
+
+
+def test_evolution_copies_identities_from_id_cards_not_the_registrys_dirt(evolved):
+    """Every person an evolved day writes into another system (a parent, the deceased, a new employee, a
+    debtor, a buyer) carries their true name and ID number: the dirt planted in the household registry
+    stays there, and evolution plants none of its own."""
+    city, zone, _, _, changes = evolved
+    true_names = {r["id_number"]: r["name"] for r in _true_persons(city)}
+    with closing(sqlite3.connect(city / "public_security" / "hukou.sqlite")) as hukou:
+        true_names |= {  # born while the city evolved: registered clean
+            number: name
+            for number, name, person in hukou.execute("select id_number, name, person_id from persons")
+            if (str(person), "insert") in {(c["record_key"], c["change"]) for c in changes if c["system"] == "hukou"}
+        }
+    dirty_ids = {number for number in true_names if id_number_problem(number)}
+    assert not dirty_ids
+    evolved_keys = {(c["system"], c["table"]): set() for c in changes}
+    for c in changes:  # records an evolved day wrote a person into (not status updates of older ones)
+        if c["change"] == "insert" or c["detail"] == "transferred":
+            evolved_keys[(c["system"], c["table"])].add(c["record_key"])
+
+    def people(connection: sqlite3.Connection, sql: str, system: str, table: str) -> list[tuple]:
+        return [row[1:] for row in connection.execute(sql) if str(row[0]) in evolved_keys[(system, table)]]
+
+    source = "health/vital_records"
+    births = [
+        r
+        for r in zone.read(source, "births", "r2").to_pylist()
+        if r["出生证编号"] in evolved_keys[("vital_records", "births")]
+    ]
+    deaths = [
+        r
+        for r in zone.read(source, "deaths", "r2").to_pylist()
+        if r["死亡证明编号"] in evolved_keys[("vital_records", "deaths")]
+    ]
+    copied = [(r["母亲证件号码"], r["母亲姓名"]) for r in births] + [(r["父亲身份证号"], r["父亲姓名"]) for r in births]
+    copied += [(r["身份证号"], r["姓名"]) for r in deaths]
+    with closing(sqlite3.connect(social_security.store_path(city))) as store:
+        copied += people(
+            store, "select insured_id, id_number, name from insured_persons", "social_insurance", "insured_persons"
+        )
+    with closing(sqlite3.connect(courts.store_path(city))) as store:
+        copied += [
+            p
+            for p in people(
+                store,
+                "select case_id, id_number, name from dishonest_debtors",
+                "dishonest_debtors",
+                "dishonest_debtors",
+            )
+            if p[0] is not None  # a person debtor, not an entity
+        ]
+    with closing(sqlite3.connect(city / "housing" / "property_registry.sqlite")) as store:
+        copied += people(
+            store, "select registration_id, owner_id_number, owner_name from property_registrations",
+            "property_registry", "property_registrations",
+        )  # fmt: skip
+    assert len(copied) > 50
+    wrong = [(number, name) for number, name in copied if true_names.get(number) != name or not name]
+    assert not wrong, f"{len(wrong)} of {len(copied)} copied identities are not a person's true one: {wrong[:5]}"
 
 
 def test_a_registry_key_is_never_given_to_a_second_person(tmp_path):

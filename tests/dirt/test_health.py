@@ -10,19 +10,14 @@ cannot be seen when that person's hukou record has no usable reference (the huko
 check character in its ID number, or its name missing).
 
 The two days of evolution deliver more certificates (ground_truth/changes.csv inserts, not in births.parquet
-or deaths.parquet): they are landed and staged like the rest. Simulator exception, not worked around in the
-models: evolution copies the parents' and the deceased's name and ID number from the hukou as stored, planted
-dirt included, although evolved days are documented to plant none, and no defects CSV lists it. Such a
-certificate is rightly quarantined (invalid_id_number, missing_required_field, or impossible_date for a death
-dated from a hukou birth date in the future); the test derives exactly these records from the hukou's ground
-truth (``inherited_hukou_dirt``) and expects each one quarantined with that reason.
+or deaths.parquet): they are landed and staged like the rest, and plant no dirt (the hospitals copy the
+parents' and the deceased's identity from their ID cards, not the registry's dirt), so none is quarantined.
 """
 
 from __future__ import annotations
 
 import ast
 import csv
-import re
 
 import duckdb
 import pytest
@@ -53,11 +48,6 @@ STANDARDISED = ("date_format", "fullwidth_chars", "lowercase_x", "stray_whitespa
 HUKOU = "public_security/hukou/persons"
 # hukou dirt that leaves no reference to compare a name with: (column, defect kind)
 NO_HUKOU_REFERENCE = {("id_number", "bad_check_digit"), ("name", "missing_field")}
-# hukou dirt an evolved certificate copies -> the rule it then breaks, in the models' precedence order
-COPIED_DIRT = {
-    ("name", "missing_field"): "missing_required_field",
-    ("id_number", "bad_check_digit"): "invalid_id_number",
-}
 
 
 @pytest.fixture(scope="module")
@@ -117,44 +107,6 @@ def evolved_inserts(dirty_city, table_key: str) -> dict[str, tuple[str, str]]:
             for row in csv.DictReader(handle)
             if (row["department"], row["system"], row["table"], row["change"]) == (department, system, table, "insert")
         }
-
-
-def inherited_hukou_dirt(dirty_city, warehouse, table_key: str) -> dict[str, str]:
-    """Evolved records that copied a hukou record's planted dirt (module docstring) -> the reason it earns."""
-    spoiled = {int(r["record_key"]): r for r in dirty_city.defects(HUKOU)}
-    evolved = evolved_inserts(dirty_city, table_key)
-    if table_key == DEATHS:  # the change names the deceased's hukou record
-        inherited = {}
-        for key, (day, detail) in evolved.items():
-            defect = spoiled.get(int(re.match(r"person_id (\d+) ", detail)[1]), {})
-            column_kind = (defect.get("column"), defect.get("defect_kind"))
-            if column_kind in COPIED_DIRT:
-                inherited[key] = COPIED_DIRT[column_kind]
-            elif column_kind == ("birth_date", "impossible_date") and defect["detail"][:10] > day:
-                # a birth date after the day is a calendar date: the death is dated no earlier, after its report
-                inherited[key] = "impossible_date"
-        return inherited
-    # a birth names only the child: its parents are found by the ID number the certificate copied
-    true_ids = dict(truth_rows(dirty_city, HUKOU, "person_id, id_number"))
-    as_stored = {}  # a spoiled parent's ID number as the hukou stores it -> the reason its certificate earns
-    for person, defect in spoiled.items():
-        column_kind = (defect["column"], defect["defect_kind"])
-        if column_kind == ("id_number", "bad_check_digit"):
-            typed = re.match(r"check character (.),", defect["detail"])[1]
-            as_stored[true_ids[person][:-1] + typed] = COPIED_DIRT[column_kind]
-        elif column_kind in COPIED_DIRT:
-            as_stored[true_ids[person]] = COPIED_DIRT[column_kind]
-    certificates = warehouse.query(
-        f"select certificate_no, mother_id_number, father_id_number from {STAGED[BIRTHS]} "
-        "where certificate_no in (select unnest(?))",
-        [list(evolved)],
-    )
-    inherited = {}
-    for key, *parent_ids in certificates:
-        reasons = {as_stored[i] for i in parent_ids if i in as_stored}
-        if reasons:  # a missing name (rule 1) wins over a broken ID number (rule 2)
-            inherited[key] = min(reasons, key=list(COPIED_DIRT.values()).index)
-    return inherited
 
 
 @pytest.mark.parametrize("table_key", list(QUARANTINE))
@@ -258,8 +210,7 @@ def test_nothing_clean_is_quarantined_and_nothing_lost(dirty_city, warehouse, ta
     extra = {
         key: reasons for key, reasons in quarantined_by_key(warehouse, table_key).items() if key not in planted_keys
     }
-    inherited = {key: {reason} for key, reason in inherited_hukou_dirt(dirty_city, warehouse, table_key).items()}
-    assert extra == inherited, f"{table_key}: quarantined {extra} without a planted defect, inherited {inherited}"
+    assert not extra, f"{table_key}: quarantined without a planted defect: {extra}"
     delivered = {
         key for key, delivered in truth_rows(dirty_city, table_key, f"{KEY[table_key]}, delivered") if delivered
     }

@@ -38,6 +38,7 @@ from contextlib import closing
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.simulator import courts, environment, health, social_security, transport
@@ -141,9 +142,38 @@ def _surname(name: str | None) -> int:
     return _SURNAME_INDEX.get(name[:2], _SURNAME_INDEX.get(name[:1], 0))
 
 
+def _as_on_id_cards(
+    truth: Path, rows: list[tuple], key: int, name: int, id_number: int, birth_date: int | None = None
+) -> list[tuple]:
+    """``rows`` of hukou persons (person_id at ``key``) with their name, ID number (and birth date, if asked)
+    as on their ID cards.
+
+    A hospital, an employer or a court copies a person's identity from the card, not from the household
+    registry, so the dirt planted in the registry (a wrong check digit, a blank name) must not leak into
+    another system unrecorded: the ground truth has the true values. Persons it does not hold (born while
+    the city evolved, the copies of a double entry) are stored clean already."""
+    keys = sorted({row[key] for row in rows})
+    if not keys:
+        return rows
+    fields = {name: "name", id_number: "id_number"} | ({birth_date: "birth_date"} if birth_date is not None else {})
+    table = pq.read_table(truth, columns=["person_id", *fields.values()], filters=[("person_id", "in", keys)])
+    on_card = {
+        person: dict(zip(fields, card, strict=True))
+        for person, *card in zip(*(table[c].to_pylist() for c in table.column_names), strict=True)
+    }
+    carded = []
+    for row in rows:
+        values = list(row)
+        for position, value in on_card.get(values[key], {}).items():
+            values[position] = value
+        carded.append(tuple(values))
+    return carded
+
+
 class _Day:
-    def __init__(self, day: dt.date, seed: int, changes: list[tuple], high_water: dict[str, int]):
+    def __init__(self, day: dt.date, seed: int, changes: list[tuple], high_water: dict[str, int], truth: Path):
         self.day, self.changes, self.high_water = day, changes, high_water
+        self.truth = truth  # ground_truth/persons.parquet: who each hukou person really is
         self.seed = seed
         self.rng = stream(seed, f"evolution/{day.isoformat()}")
         self.number = day_number(day)
@@ -177,14 +207,16 @@ class _Day:
         born = np.array([_day_or(r[5], self.number) for r in candidates], dtype=np.int64)
         mortality = np.exp(health.GOMPERTZ_PER_YEAR * (self.number - born) / 365.25)
         chosen = np.sort(weighted_top_k(rng, mortality, min(n, len(candidates))))
-        dead = [candidates[i] for i in chosen.tolist()]
+        dead = _as_on_id_cards(
+            self.truth, [candidates[i] for i in chosen.tolist()], key=0, name=1, id_number=3, birth_date=5
+        )
         deaths = {
             "person_id": [r[0] for r in dead],
             "name": [r[1] for r in dead],
             "male": np.array([_male(r[3], r[2]) for r in dead], dtype=bool),
             "id_number": [r[3] for r in dead],
             "division_code": [r[4] for r in dead],
-            "birth_day": born[chosen],
+            "birth_day": np.array([_day_or(r[5], self.number) for r in dead], dtype=np.int64),
         }
         connection.executemany("delete from persons where person_id = ?", [(k,) for k in deaths["person_id"]])
         self.record("public_security", "hukou", "persons", deaths["person_id"], "delete", "death: record cancelled")
@@ -201,7 +233,7 @@ class _Day:
         self.record("public_security", "hukou", "persons", movers, "update", "moved")
 
         n = _count(rng, residents, DAILY["births"])
-        parent = "household_id, division_code, address, name, id_number"
+        parent = "household_id, division_code, address, name, id_number, person_id"
         mothers = _sample_rows(
             connection, "persons", parent, rng, n, "sex = '2' and birth_date between ? and ?",
             self.born_between(MOTHER_AGES), oversample=16,
@@ -211,7 +243,8 @@ class _Day:
             self.born_between(FATHER_AGES), oversample=12,
         )  # fmt: skip
         n = min(len(mothers), len(fathers))
-        mothers, fathers = mothers[:n], fathers[:n]
+        mothers = _as_on_id_cards(self.truth, mothers[:n], key=5, name=3, id_number=4)
+        fathers = _as_on_id_cards(self.truth, fathers[:n], key=5, name=3, id_number=4)
         division_code = np.array([m[1] for m in mothers], dtype=np.int64)
         birth = np.full(n, np.datetime64(self.day, "D"))
         sequence = rng.choice(1000, n, replace=False)  # unique per (division, day): nobody else is born today
@@ -349,7 +382,10 @@ class _Day:
         )
         owners = _sample_keys(hukou, "persons", "person_id", rng, len(transfers))
         marks = ",".join("?" * len(owners))
-        buyers = hukou.execute(f"select id_number, name from persons where person_id in ({marks})", owners).fetchall()
+        buyers = hukou.execute(
+            f"select id_number, name, person_id from persons where person_id in ({marks})", owners
+        ).fetchall()
+        buyers = _as_on_id_cards(self.truth, buyers, key=2, name=1, id_number=0)
         transfers = transfers[: len(buyers)]
         connection.executemany(
             f"update {table} set owner_id_number = ?, owner_name = ?, updated_at = ? where registration_id = ?",
@@ -379,9 +415,10 @@ class _Day:
 
         n = _count(rng, insured, DAILY["new_insured"])
         people = _sample_rows(
-            hukou, "persons", "id_number, name", rng, n, "birth_date between ? and ?",
+            hukou, "persons", "id_number, name, person_id", rng, n, "birth_date between ? and ?",
             self.born_between(WORKING_AGES), oversample=3,
         )  # fmt: skip
+        people = _as_on_id_cards(self.truth, people, key=2, name=1, id_number=0)
         others = _sample_rows(
             registry, "enterprises", "uscc", rng, len(people) - len(new_usccs),
             f"status in ({','.join('?' * len(LIVE_STATUSES))})", LIVE_STATUSES,
@@ -495,9 +532,10 @@ class _Day:
         n = _count(rng, cases, DAILY["new_debtors"])
         n_persons = int(rng.binomial(n, PERSON_DEBTOR_SHARE))
         persons = _sample_rows(
-            hukou, "persons", "name, id_number, null, null, division_code", rng, n_persons,
+            hukou, "persons", "name, id_number, null, null, division_code, person_id", rng, n_persons,
             "birth_date between ? and ?", self.born_between(DEBTOR_AGES), oversample=3,
         )  # fmt: skip
+        persons = [row[:5] for row in _as_on_id_cards(self.truth, persons, key=5, name=0, id_number=1)]
         entities = _sample_rows(
             registry, "enterprises", "name, null, uscc, legal_rep_name, division_code", rng, n - n_persons
         )
@@ -592,6 +630,7 @@ def evolve(
         )
     }
     changes: list[tuple] = []
+    truth_persons = city_dir / "ground_truth" / "persons.parquet"
     with (
         closing(sqlite3.connect(systems["public_security/hukou"])) as hukou,
         closing(sqlite3.connect(systems["market_regulation/business_registry"])) as registry,
@@ -603,7 +642,7 @@ def evolve(
             "persons": hukou.execute("select coalesce(max(person_id), 0) from persons").fetchone()[0]
         }  # set before the first death, so the highest key is never handed out again
         for offset in range(1, days + 1):
-            today = _Day(start + dt.timedelta(days=offset), seed, changes, high_water)
+            today = _Day(start + dt.timedelta(days=offset), seed, changes, high_water, truth_persons)
             births, deaths = today.hukou(hukou)
             new_usccs = today.business_registry(registry)
             today.penalties(registry)
