@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from citybase.codes import (
     organization_code_check_char,
     uscc_check_char,
 )
+from citybase.settings import Settings
+from citybase.warehouse import run_dbt
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -420,3 +423,13 @@ def test_build_without_the_runs_fails_clearly(tmp_path, monkeypatch, landing_run
     assert "landing_runs" in run.message
     assert "public_security/hukou" in run.message
     assert "persons" in run.message
+
+
+def test_running_dbt_leaves_the_environment_as_it_found_it(tmp_path, monkeypatch):
+    """The profile's variables are set for the invocation only: a later ``Settings.from_env`` in the same
+    process (an Airflow worker, a test) must not inherit another build's warehouse."""
+    monkeypatch.delenv("CITYBASE_WAREHOUSE_PATH", raising=False)
+    monkeypatch.setenv("CITYBASE_DUCKDB_SPATIAL", "unchanged")
+    run_dbt(["parse"], Settings.from_env({"CITYBASE_HOME": str(tmp_path)}))
+    assert "CITYBASE_WAREHOUSE_PATH" not in os.environ
+    assert os.environ["CITYBASE_DUCKDB_SPATIAL"] == "unchanged"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -44,17 +45,34 @@ def dbt_paths(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_dbt(command: list[str], settings: Settings, dbt_vars: dict | None = None):
     """Run a dbt command in-process; raise ``BuildError`` naming each failed node."""
     from dbt.cli.main import dbtRunner
 
-    os.environ["CITYBASE_WAREHOUSE_PATH"] = str(settings.warehouse_path)
-    os.environ["CITYBASE_DUCKDB_SPATIAL"] = str(extension_path("spatial"))  # macro load_duckdb_extensions
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     args = [*command, *dbt_paths(settings), "--target", "duckdb"]
     if dbt_vars is not None:
         args += ["--vars", json.dumps(dbt_vars)]
-    result = dbtRunner().invoke(args)
+    profile_environment = {
+        "CITYBASE_WAREHOUSE_PATH": str(settings.warehouse_path),  # profiles.yml
+        "CITYBASE_DUCKDB_SPATIAL": str(extension_path("spatial")),  # macro load_duckdb_extensions
+    }
+    with _environment(profile_environment):  # only for this invocation: later settings must not see it
+        result = dbtRunner().invoke(args)
     if not result.success:
         failures = []
         for node in getattr(result.result, "results", None) or []:
