@@ -152,8 +152,9 @@ def test_every_air_quality_defect_is_in_the_files(drops):
             assert written[(station, stamp)] == 2
         elif kind == "timestamp_format":
             assert (station, stamp) not in written
-            shown = d["detail"].split(", true ")[0].strip("'")
+            shown, true = (part.strip("'") for part in d["detail"].split(", true "))
             assert written[(station, shown)] == 1
+            assert true == stamp  # the detail names the true time as plain text
         else:
             assert d["column"] in POLLUTANT_COLUMNS
             assert by_key[(station, stamp)][d["column"]] == ("-999" if kind == "sentinel_value" else "")
