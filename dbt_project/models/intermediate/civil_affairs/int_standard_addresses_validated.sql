@@ -8,6 +8,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = ['missing_required_field', 'invalid_division_code'] -%}
+
 with
 
 addresses as (
@@ -50,39 +52,13 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_division_code_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of an address entered twice is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then address_id end) over (
-            partition by standard_address
-        ) as first_address_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when address_id > first_address_id
-                then concat('duplicate of address_id ', first_address_id, ' (same standard_address)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail('address_id', partition_by='standard_address', other_rules=other_rules) }}
+    from rule_details
 
 ),
 
@@ -101,17 +77,7 @@ validated as (
         updated_at,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_division_code_detail is not null then 'invalid_division_code'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_division_code_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

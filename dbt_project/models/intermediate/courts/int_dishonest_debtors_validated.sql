@@ -14,6 +14,11 @@
     offending column but not a person's ID number or name (they are PII).
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_id_number', 'invalid_uscc',
+    'impossible_date', 'orphan_reference', 'name_mismatch'
+] -%}
+
 {%- set person = "'自然人'" -%}
 {%- set entity = "'法人或非法人组织'" %}
 
@@ -133,41 +138,13 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            orphan_reference_detail,
-            name_mismatch_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving case of a duplicated case_number is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then case_id end) over (partition by case_number) as first_case_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when case_id > first_case_id
-                then concat('duplicate of case_id ', first_case_id, ' (same case_number)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail('case_id', partition_by='case_number', other_rules=other_rules) }}
+    from rule_details
 
 ),
 
@@ -194,25 +171,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when invalid_uscc_detail is not null then 'invalid_uscc'
-            when impossible_date_detail is not null then 'impossible_date'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when name_mismatch_detail is not null then 'name_mismatch'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            orphan_reference_detail,
-            name_mismatch_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

@@ -8,6 +8,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = ['missing_required_field', 'impossible_date', 'invalid_value', 'orphan_reference'] -%}
+
 with
 
 readings as (
@@ -87,12 +89,7 @@ screened as (
 
     select
         *,
-        coalesce(
-            missing_required_field_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
+        {{ passes_rules(other_rules) }} as passes_other_rules
     from rule_details
 
 ),
@@ -149,21 +146,7 @@ validated as (
         _source_row,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_value_detail is not null then 'invalid_value'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

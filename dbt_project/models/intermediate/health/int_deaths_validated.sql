@@ -17,6 +17,11 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_id_number', 'impossible_date',
+    'invalid_division_code', 'invalid_value', 'name_mismatch'
+] -%}
+
 with
 
 deaths as (
@@ -122,14 +127,7 @@ screened as (
         *,
         concat(_source_file, ':', _source_row) as record_key,
         row_number() over (order by _source_file, _source_row) as file_order,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_division_code_detail,
-            invalid_value_detail,
-            name_mismatch_detail
-        ) is null as passes_other_rules
+        {{ passes_rules(other_rules) }} as passes_other_rules
     from rule_details
 
 ),
@@ -177,25 +175,7 @@ validated as (
         _source_row,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_division_code_detail is not null then 'invalid_division_code'
-            when invalid_value_detail is not null then 'invalid_value'
-            when name_mismatch_detail is not null then 'name_mismatch'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_division_code_detail,
-            invalid_value_detail,
-            name_mismatch_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

@@ -11,6 +11,11 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_id_number', 'impossible_date',
+    'invalid_value', 'orphan_reference'
+] -%}
+
 with
 
 registrations as (
@@ -97,42 +102,13 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of a double entry is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then registration_id end) over (
-            partition by registration_no
-        ) as first_registration_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when registration_id > first_registration_id
-                then concat('duplicate of registration_id ', first_registration_id, ' (same registration_no)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail('registration_id', partition_by='registration_no', other_rules=other_rules) }}
+    from rule_details
 
 ),
 
@@ -153,23 +129,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_value_detail is not null then 'invalid_value'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

@@ -13,6 +13,11 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_uscc', 'impossible_date',
+    'invalid_value', 'orphan_reference'
+] -%}
+
 with
 
 arrears as (
@@ -90,42 +95,18 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of a double entry is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then arrears_id end) over (
-            partition by employer_uscc, since_text
-        ) as first_arrears_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when arrears_id > first_arrears_id
-                then concat('duplicate of arrears_id ', first_arrears_id, ' (same employer_uscc and since)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail(
+            'arrears_id',
+            partition_by='employer_uscc, since_text',
+            other_rules=other_rules,
+            same='employer_uscc and since'
+        ) }}
+    from rule_details
 
 ),
 
@@ -142,23 +123,7 @@ validated as (
         updated_at,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_uscc_detail is not null then 'invalid_uscc'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_value_detail is not null then 'invalid_value'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

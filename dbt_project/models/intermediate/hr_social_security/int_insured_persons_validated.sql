@@ -18,6 +18,11 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_id_number', 'impossible_date',
+    'invalid_uscc', 'orphan_reference', 'name_mismatch'
+] -%}
+
 with
 
 insured as (
@@ -121,45 +126,18 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_uscc_detail,
-            orphan_reference_detail,
-            name_mismatch_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of a double entry is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then insured_id end) over (
-            partition by id_number, coalesce(employer_uscc, ''), start_date_text
-        ) as first_insured_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when insured_id > first_insured_id
-                then concat(
-                    'duplicate of insured_id ', first_insured_id, ' (same id_number, employer_uscc and start_date)'
-                )
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail(
+            'insured_id',
+            partition_by="id_number, coalesce(employer_uscc, ''), start_date_text",
+            other_rules=other_rules,
+            same='id_number, employer_uscc and start_date'
+        ) }}
+    from rule_details
 
 ),
 
@@ -178,25 +156,7 @@ validated as (
         updated_at,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_uscc_detail is not null then 'invalid_uscc'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when name_mismatch_detail is not null then 'name_mismatch'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_uscc_detail,
-            orphan_reference_detail,
-            name_mismatch_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

@@ -10,6 +10,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = ['missing_required_field', 'invalid_uscc', 'impossible_date', 'orphan_reference'] -%}
+
 with
 
 reports as (
@@ -89,39 +91,18 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving report of an entity's year is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then report_id end) over (partition by uscc, report_year) as first_report_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when report_id > first_report_id
-                then concat('duplicate of report_id ', first_report_id, ' (same uscc and report_year)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail(
+            'report_id',
+            partition_by='uscc, report_year',
+            other_rules=other_rules,
+            same='uscc and report_year'
+        ) }}
+    from rule_details
 
 ),
 
@@ -139,21 +120,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_uscc_detail is not null then 'invalid_uscc'
-            when impossible_date_detail is not null then 'impossible_date'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

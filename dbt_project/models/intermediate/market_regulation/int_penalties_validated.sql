@@ -8,6 +8,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set rules = ['missing_required_field', 'invalid_uscc', 'impossible_date', 'invalid_value', 'orphan_reference'] -%}
+
 with
 
 penalties as (
@@ -105,21 +107,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_uscc_detail is not null then 'invalid_uscc'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_value_detail is not null then 'invalid_value'
-            when orphan_reference_detail is not null then 'orphan_reference'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            impossible_date_detail,
-            invalid_value_detail,
-            orphan_reference_detail
-        ) as rejection_detail
+        {{ rejection(rules) }}
 
     from rule_details
 

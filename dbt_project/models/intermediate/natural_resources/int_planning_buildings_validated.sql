@@ -8,6 +8,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = ['missing_required_field', 'invalid_geometry', 'orphan_reference'] -%}
+
 with
 
 buildings as (
@@ -87,39 +89,18 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_geometry_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving feature of a duplicated building is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then feature_index end)
-            over (partition by building_id) as first_feature_index
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when passes_other_rules and feature_index > first_feature_index
-                then concat('duplicate of feature ', first_feature_index, ' (same building_id)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail(
+            'feature_index',
+            partition_by='building_id',
+            other_rules=other_rules,
+            label='feature'
+        ) }}
+    from rule_details
 
 ),
 
@@ -140,19 +121,7 @@ validated as (
         feature_index,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_geometry_detail is not null then 'invalid_geometry'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_geometry_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

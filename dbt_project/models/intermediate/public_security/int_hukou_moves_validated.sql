@@ -12,6 +12,11 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_id_number', 'impossible_date',
+    'invalid_division_code', 'orphan_reference'
+] -%}
+
 with
 
 moves as (
@@ -118,43 +123,19 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_division_code_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of a double entry is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then move_id end) over (
-            partition by
-                person_id, id_number, from_division_code, from_address, to_division_code, to_address, moved_on_text
-        ) as first_move_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when move_id > first_move_id
-                then concat('duplicate of move_id ', first_move_id, ' (same person, places and date)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail(
+            'move_id',
+            partition_by='person_id, id_number, from_division_code, from_address, to_division_code, to_address, '
+                ~ 'moved_on_text',
+            other_rules=other_rules,
+            same='person, places and date'
+        ) }}
+    from rule_details
 
 ),
 
@@ -174,23 +155,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_division_code_detail is not null then 'invalid_division_code'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_division_code_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

@@ -10,6 +10,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = ['missing_required_field', 'invalid_id_number', 'impossible_date', 'orphan_reference'] -%}
+
 with
 
 name_changes as (
@@ -103,41 +105,18 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            orphan_reference_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of a double entry is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then change_id end) over (
-            partition by person_id, old_name, new_name, changed_on_text
-        ) as first_change_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when change_id > first_change_id
-                then concat('duplicate of change_id ', first_change_id, ' (same person, names and date)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail(
+            'change_id',
+            partition_by='person_id, old_name, new_name, changed_on_text',
+            other_rules=other_rules,
+            same='person, names and date'
+        ) }}
+    from rule_details
 
 ),
 
@@ -156,21 +135,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when impossible_date_detail is not null then 'impossible_date'
-            when orphan_reference_detail is not null then 'orphan_reference'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            orphan_reference_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

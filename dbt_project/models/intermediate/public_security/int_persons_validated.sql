@@ -9,6 +9,11 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = [
+    'missing_required_field', 'invalid_id_number', 'impossible_date',
+    'invalid_division_code', 'birth_date_mismatch'
+] -%}
+
 with
 
 persons as (
@@ -84,40 +89,13 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_division_code_detail,
-            birth_date_mismatch_detail
-        ) is null as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving record of a duplicated id_number is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then person_id end) over (partition by id_number) as first_person_id
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when person_id > first_person_id
-                then concat('duplicate of person_id ', first_person_id, ' (same id_number)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_record_detail('person_id', partition_by='id_number', other_rules=other_rules) }}
+    from rule_details
 
 ),
 
@@ -139,23 +117,7 @@ validated as (
         snapshot_date,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_id_number_detail is not null then 'invalid_id_number'
-            when impossible_date_detail is not null then 'impossible_date'
-            when invalid_division_code_detail is not null then 'invalid_division_code'
-            when birth_date_mismatch_detail is not null then 'birth_date_mismatch'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_id_number_detail,
-            impossible_date_detail,
-            invalid_division_code_detail,
-            birth_date_mismatch_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 

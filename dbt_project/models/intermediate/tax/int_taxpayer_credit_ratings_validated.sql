@@ -9,6 +9,8 @@
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
 -#}
 
+{%- set other_rules = ['missing_required_field', 'invalid_uscc', 'invalid_value', 'impossible_date'] -%}
+
 with
 
 ratings as (
@@ -74,12 +76,7 @@ screened as (
 
     select
         *,
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            invalid_value_detail,
-            impossible_date_detail
-        ) is null as passes_other_rules
+        {{ passes_rules(other_rules) }} as passes_other_rules
     from rule_details
 
 ),
@@ -124,21 +121,7 @@ validated as (
         tax_office,
         _loaded_from,
 
-        case
-            when missing_required_field_detail is not null then 'missing_required_field'
-            when invalid_uscc_detail is not null then 'invalid_uscc'
-            when invalid_value_detail is not null then 'invalid_value'
-            when impossible_date_detail is not null then 'impossible_date'
-            when duplicate_record_detail is not null then 'duplicate_record'
-        end as rejection_reason,
-
-        coalesce(
-            missing_required_field_detail,
-            invalid_uscc_detail,
-            invalid_value_detail,
-            impossible_date_detail,
-            duplicate_record_detail
-        ) as rejection_detail
+        {{ rejection(other_rules + ['duplicate_record']) }}
 
     from rules_applied
 
