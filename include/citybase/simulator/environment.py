@@ -331,7 +331,11 @@ def _plan(rng: np.random.Generator, network: dict, true: dict, defect_rate: floa
     for row, text in zip(odd.tolist(), odd_text.tolist(), strict=True):
         rows.append(
             DefectRow(
-                READINGS, str(keys[row]), "timestamp_format", "监测时间", f"{text!r}, true {str(true['timestamp'][row])!r}"
+                READINGS,
+                str(keys[row]),
+                "timestamp_format",
+                "监测时间",
+                f"{text!r}, true {str(true['timestamp'][row])!r}",
             )
         )
     return {
