@@ -166,12 +166,14 @@ def test_truncated_row_is_rejected_at_landing(dirty_city, warehouse):
     assert not warehouse.query(f"select 1 from {STAGED[BIRTHS]} where certificate_no = ?", [cut])
 
 
-@pytest.mark.parametrize("table_key", list(QUARANTINE))
-def test_wrong_encoding_file_lands_its_true_text(dirty_city, warehouse, table_key):
-    defects = [row for row in dirty_city.defects(table_key) if row["defect_kind"] == "wrong_encoding"]
-    if not defects:
-        pytest.skip(f"the wrongly encoded file is not one of {table_key}")
-    (defect,) = defects
+def test_wrong_encoding_file_lands_its_true_text(dirty_city, warehouse):
+    # the simulator sends one file of the two drops in the wrong encoding: whichever it is, it lands as meant
+    ((table_key, defect),) = [
+        (table_key, row)
+        for table_key in QUARANTINE
+        for row in dirty_city.defects(table_key)
+        if row["defect_kind"] == "wrong_encoding"
+    ]
     name = COLUMNS[table_key]["姓名"]
     true = {
         (k, n)
