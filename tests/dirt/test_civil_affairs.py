@@ -48,9 +48,8 @@ def _witnesses(defect: dict[str, str]) -> list[str]:
     if kind == "orphan_marriage":
         wrong = _captured(r"marriage certificate (\S+) does not exist", detail)
         return [f"marriage_certificate_no {wrong} is not a marriage of {MARRIAGES}"]
-    if kind == "homophone_name":
-        typed = _captured(r".* typed as (\S)", detail)
-        return [f"{column} ", "differs from the hukou name", typed]
+    if kind == "homophone_name":  # names stay out of the free-text detail (PII): the typed name is in the row
+        return [f"{column} differs from the hukou name of {column.replace('_name', '_id_number')}"]
     if kind == "stale_division_code":
         return ["division_code 410107 fails GB/T 2260: obsolete code"]
     raise AssertionError(f"no disposition known for {kind}")
@@ -122,6 +121,12 @@ def test_planted_defect_is_quarantined_with_its_reason(
         assert (source_table, got_reason) == (table, reason), f"{table} {key} ({kind}): {got_reason}, {detail}"
         for witness in _witnesses(defect):
             assert witness in detail, f"{table} {key} ({kind}: {defect['detail']}): {detail}"
+        if kind == "homophone_name":  # the quarantined row keeps the name as typed, homophone included
+            typed = _captured(r".* typed as (\S)", defect["detail"])
+            [(name,)] = warehouse.query(
+                f"select {defect['column']} from {QUARANTINE[table]} where record_key = ?", [key]
+            )
+            assert typed in name
         assert run_id
 
 

@@ -129,16 +129,12 @@ rule_details as (
                 )
         end as orphan_reference_detail,
 
+        -- the detail names the columns, not the names: it is free text, untagged, and must carry no PII
         case
             when husband_name != husband_hukou_name
-                then concat(
-                    'husband_name ', husband_name, ' differs from the hukou name ', husband_hukou_name,
-                    ' of husband_id_number'
-                )
+                then 'husband_name differs from the hukou name of husband_id_number (stg_hukou__persons)'
             when wife_name != wife_hukou_name
-                then concat(
-                    'wife_name ', wife_name, ' differs from the hukou name ', wife_hukou_name, ' of wife_id_number'
-                )
+                then 'wife_name differs from the hukou name of wife_id_number (stg_hukou__persons)'
         end as name_mismatch_detail
 
     from checked
