@@ -114,9 +114,9 @@ rule_details as (
                 then concat('person_id ', person_id, ' is not a person of public_security/hukou/persons')
             when person_holds_other_id_number
                 then concat(
-                    'person_id ', person_id, ' of public_security/hukou/persons holds another id_number than ',
-                    id_number
-                )
+                    'person_id ', person_id, ' of public_security/hukou/persons',
+                    ' holds another id_number than this record'
+                )  -- the detail is untagged free text: no ID number in it
         end as orphan_reference_detail
 
     from checked
