@@ -9,13 +9,11 @@ import json
 import random
 import re
 import string
-from pathlib import Path
 
 import duckdb
 import psycopg2
 import pyarrow as pa
 import pytest
-from dbt.cli.main import dbtRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
@@ -31,9 +29,8 @@ from citybase.codes import (
 )
 from citybase.codes.division import OBSOLETE_ZHENGZHOU_CODES, PROVINCE_CODES, ZHENGZHOU_CITY_CODE
 from citybase.codes.uscc import AUTHORITY_TYPES, USCC_ALPHABET
+from tests.dbt_inline import compile_inline
 from tests.servers import server_url
-
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 # One query evaluating every macro on the column v of the table values_under_test.
 CHECKS_SQL = """
@@ -61,30 +58,7 @@ NOISE = string.digits + "XxABIOSVZ -０一"  # look-alikes, lower case, excluded
 
 @pytest.fixture(scope="module")
 def checks_sql(tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp("dbt_compile")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("CITYBASE_WAREHOUSE_PATH", str(tmp / "warehouse.duckdb"))  # the profile needs it
-        result = dbtRunner().invoke(
-            [
-                "compile",
-                "--inline",
-                CHECKS_SQL,
-                "--project-dir",
-                str(PROJECT_DIR),
-                "--profiles-dir",
-                str(PROJECT_DIR),
-                "--target",
-                "duckdb",
-                "--target-path",
-                str(tmp / "target"),
-                "--log-path",
-                str(tmp / "logs"),
-                "--quiet",
-            ]
-        )
-    assert result.success, result.exception
-    [compiled] = result.result.results
-    sql = compiled.node.compiled_code
+    sql = compile_inline(CHECKS_SQL, tmp_path_factory.mktemp("dbt_compile"))
     assert "{{" not in sql
     assert "position(" in sql
     return sql

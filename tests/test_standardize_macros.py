@@ -6,21 +6,19 @@ once by dbt for each target, then evaluated on batches drawn by hypothesis."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 import psycopg2
 import pyarrow as pa
 import pytest
-from dbt.cli.main import dbtRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from citybase.simulator.drops import other_date_format, to_fullwidth
+from tests.dbt_inline import compile_inline
 from tests.servers import server_url
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 MACROS_SQL = """
 select
     i,
@@ -34,21 +32,9 @@ order by i
 BLANKS = ("", " ", "\u3000", "\t", " \u3000")
 
 
-def compile_macros(tmp: Path, target: str) -> str:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("CITYBASE_WAREHOUSE_PATH", str(tmp / "warehouse.duckdb"))  # the profile needs it
-        result = dbtRunner().invoke(
-            ["compile", "--inline", MACROS_SQL, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-             "--target", target, "--target-path", str(tmp / target), "--log-path", str(tmp / "logs"), "--quiet"]
-        )  # fmt: skip
-    assert result.success, result.exception
-    [compiled] = [r for r in result.result.results if r.node.resource_type == "sql_operation"]
-    return compiled.node.compiled_code
-
-
 @pytest.fixture(scope="module")
 def duckdb_sql(tmp_path_factory) -> str:
-    return compile_macros(tmp_path_factory.mktemp("standardize"), "duckdb")
+    return compile_inline(MACROS_SQL, tmp_path_factory.mktemp("standardize"))
 
 
 def evaluate(sql: str, values: list[str | None]) -> list[tuple]:
@@ -122,7 +108,7 @@ def test_cleaning_is_idempotent_and_blank_is_null(duckdb_sql, values):
 @pytest.mark.server
 def test_postgresql_gives_the_same_answers(duckdb_sql, tmp_path):
     """The macros' PostgreSQL form (btrim, ~) agrees with DuckDB value for value."""
-    postgres_sql = compile_macros(tmp_path, "postgres")
+    postgres_sql = compile_inline(MACROS_SQL, tmp_path, target="postgres")
     days = [dt.date(1900, 1, 1) + dt.timedelta(days=37 * n) for n in range(200)]
     values = [written(day, n % 5) for n, day in enumerate(days)]
     values += [to_fullwidth(v) for v in values[:50]] + [
