@@ -10,12 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import extract, file_drop, gate_checks, rest_geojson
+from bench import extract, file_drop, gate_checks, geojson, rest
 
 BENCHMARKS = {
     "extract": extract.run,
     "file_drop": file_drop.run,
-    "rest_geojson": rest_geojson.run,
+    "rest": rest.run,
+    "geojson": geojson.run,
     "gate_checks": gate_checks.run,
 }
 
