@@ -23,6 +23,8 @@ import httpx
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from citybase.codes import id_number_problem, uscc_problem
 from citybase.simulator.api_server import (
@@ -30,6 +32,7 @@ from citybase.simulator.api_server import (
     delete_records,
     find_api_server,
     next_key,
+    register_api_tables,
     start_api_server,
     state_paths,
 )
@@ -397,6 +400,51 @@ def test_json_values_keep_sqlite_types(server, city):
     assert isinstance(record["amount"], float)
     row = dict(query(city.root / SOCIAL, "SELECT * FROM arrears WHERE arrears_id = ?", [record["arrears_id"]])[0])
     assert json.loads(json.dumps(row)) == record
+
+
+SQLITE_VALUES = (
+    st.none()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | (
+        st.text(st.characters(exclude_categories=["Cs"]))  # SQLite stores UTF-8: no lone surrogates
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def any_values_server(tmp_path_factory):
+    """A system with one table whose untyped columns hold whatever a test writes (names not identifiers)."""
+    data_dir = tmp_path_factory.mktemp("any_values")
+    (data_dir / "dept").mkdir()
+    with sqlite3.connect(data_dir / "dept" / "system.sqlite") as connection:
+        connection.execute('CREATE TABLE things (id INTEGER PRIMARY KEY, "名 字", "with space", "order")')
+        register_api_tables(connection, [("things", "id", None)])
+    with start_api_server(data_dir, rate_limit=10_000) as running:
+        yield running
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(SQLITE_VALUES, SQLITE_VALUES, SQLITE_VALUES), max_size=30), page_size=st.integers(1, 7))
+def test_pages_reassemble_the_stored_rows_value_for_value(any_values_server, rows, page_size):
+    """Whatever SQLite holds comes back as the same JSON value and type (an int stays an int, 2.0 stays a float,
+    a float to its last bit), under the column's own name, every row once across the pages."""
+    with sqlite3.connect(any_values_server.data_dir / "dept" / "system.sqlite") as connection:
+        connection.execute("DELETE FROM things")
+        connection.executemany("INSERT INTO things VALUES (?, ?, ?, ?)", [(i, *row) for i, row in enumerate(rows)])
+    served, cursor = [], None
+    while True:
+        page = get(
+            any_values_server, "/api/v1/system/things", page_size=page_size, **({"cursor": cursor} if cursor else {})
+        )
+        document = page.json()
+        served += document["data"]
+        cursor = document["next_cursor"]
+        if cursor is None:
+            break
+    expected = [{"id": i, "名 字": a, "with space": b, "order": c} for i, (a, b, c) in enumerate(rows)]
+    assert served == expected
+    assert [[type(v) for v in r.values()] for r in served] == [[type(v) for v in r.values()] for r in expected]
 
 
 # -- deletes: tombstones ------------------------------------------------------------------------------
