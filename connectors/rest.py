@@ -20,7 +20,7 @@ up and nobody is surprised.
 
 Incremental: when the table has a ``cursor``, the previous state's ``watermark`` is sent as
 ``updated_since`` (the server returns rows whose cursor is strictly later) and the new watermark is
-the largest cursor value seen, set only once the batches are exhausted.
+the largest cursor value landed, set only once the batches are exhausted.
 
 Deletes: an ``updated_since`` page may also carry ``"deleted": [{<primary key>: ..., "deleted_at":
 "..."}, ...]``, tombstones of records deleted since the watermark. An incremental run hands their keys
@@ -28,6 +28,13 @@ to the landing zone as ``Extraction.deletes`` (one batch of the primary-key colu
 rows' are; empty when nothing was deleted), and ``deleted_at`` advances the watermark like a row's
 cursor does, so the same interval read again lands no row and no delete twice. A first (full) run
 asks for no changes, so it gets and lands no tombstones.
+
+Speed. The first page fixes the run's types; every later page is decoded (msgspec, native code)
+straight into records of those types, which become Arrow columns with no per-value Python. A page
+holding anything those types do not admit (a misfit, a new field) is decoded as plain JSON and
+converted value by value as above, so both paths land the same values. Pages are fetched in a
+thread, the next while the current one is converted (waiting for the server releases the GIL); at
+most ``PREFETCH_PAGES`` decoded pages wait, so memory is a few pages plus one batch.
 
 Retries: connection errors, 5xx and 429 are retried up to ``max_retries`` times per request with
 exponential backoff and full jitter, waiting at least ``Retry-After`` when the server sends one.
@@ -38,15 +45,22 @@ Then the error names the source, the endpoint and the last status. The token is 
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
+import queue
 import random
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import httpx
+import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.base import Extraction, Rejection
 from connectors.registry import TableSpec
@@ -55,9 +69,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_BATCH_ROWS = 50_000
+PREFETCH_PAGES = 2  # decoded pages waiting for the converter; the fetcher blocks beyond that
 TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down
+INT64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+RECORD_FIELD_TYPES = {pa.string(): str | None, pa.int64(): INT64 | None, pa.float64(): float | None}
 
 
 class RestSourceError(RuntimeError):
@@ -71,6 +88,17 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     retried_for: dict[str, int] = field(default_factory=dict)  # 'HTTP 503', 'HTTP 429', 'ConnectError', ...
+
+
+@dataclass
+class Page:
+    """One answer. ``checked``: its records are structs already known to fit the run's schema, with no
+    other fields; otherwise they are the JSON objects as sent, to be checked value by value."""
+
+    records: list
+    next_cursor: str | None
+    deleted: list[dict]
+    checked: bool = False
 
 
 class RestSource:
@@ -126,7 +154,7 @@ class RestSource:
         if watermark is not None:
             params["updated_since"] = str(watermark)
         first = self._page(endpoint, params)
-        schema = self._schema(table, first["data"], state)
+        schema = self._schema(table, first.records, state)
         new_state: dict = {
             "mode": "incremental" if table.cursor else "full_snapshot",
             "watermark": watermark,
@@ -152,7 +180,7 @@ class RestSource:
         table: TableSpec,
         endpoint: str,
         params: dict,
-        page: dict,
+        first: Page,
         schema: pa.Schema,
         state: dict,
         rejections: list[Rejection],
@@ -161,19 +189,22 @@ class RestSource:
         names = set(schema.names)
         new_fields: set[str] = set()
         latest = state["watermark"]
-        pending: list[dict] = []
-        landed = 0
-        while True:
+        reject = self._rejecter(table, endpoint, rejections)
+        decoder = msgspec.json.Decoder(_page_type(schema))
+        pending: list[pa.RecordBatch] = []
+        pending_rows = converted = 0
+        for page in self._pages(endpoint, params, first, decoder):
             state["pages"] += 1
-            for record in page["data"]:
-                if not isinstance(record, dict):
-                    raise RestSourceError(f"source {self.name}: {endpoint} returned a record that is not an object")
-                extra = record.keys() - names
-                if extra:
-                    new_fields |= extra
-            pending.extend(page["data"])
-            deleted = page.get("deleted") or []
-            for tombstone in deleted:
+            if page.checked:
+                batch = _from_structs(page.records, schema)
+            else:
+                for record in page.records:
+                    extra = record.keys() - names
+                    if extra:
+                        new_fields |= extra
+                batch = _to_batch(page.records, schema, converted, reject)
+            converted += batch.num_rows
+            for tombstone in page.deleted:
                 if any(tombstone.get(key) is None for key in table.primary_key) or not isinstance(
                     tombstone.get("deleted_at"), str
                 ):
@@ -181,28 +212,25 @@ class RestSource:
                         f"source {self.name}: {endpoint} returned a tombstone without its key "
                         f"{list(table.primary_key)} and deleted_at"
                     )
-            tombstones.extend(deleted)
+            tombstones.extend(page.deleted)
             if table.cursor:
-                seen = [r.get(table.cursor) for r in page["data"] if r.get(table.cursor) is not None]
-                seen += [t["deleted_at"] for t in deleted]
+                seen = [t["deleted_at"] for t in page.deleted]
+                if table.cursor in names:
+                    seen.append(pc.max(batch.column(table.cursor)).as_py())
+                seen = [value for value in seen if value is not None]
                 if seen:
                     top = max(seen)
                     latest = top if latest is None or top > latest else latest
-            while len(pending) >= self.batch_rows:
-                chunk, pending = pending[: self.batch_rows], pending[self.batch_rows :]
-                yield _to_batch(chunk, schema, landed, self._rejecter(table, endpoint, rejections))
-                landed += len(chunk)
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
-            if cursor == params.get("cursor"):
-                raise RestSourceError(f"source {self.name}: {endpoint} returned the same next_cursor twice")
-            params = {**params, "cursor": cursor}
-            page = self._page(endpoint, params)
-        if pending:
-            yield _to_batch(pending, schema, landed, self._rejecter(table, endpoint, rejections))
-            landed += len(pending)
-        state["rows"] = landed
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            while pending_rows >= self.batch_rows:
+                whole = pa.concat_batches(pending)
+                yield whole.slice(0, self.batch_rows)
+                rest = whole.slice(self.batch_rows)
+                pending, pending_rows = [rest], rest.num_rows
+        if pending_rows:
+            yield pa.concat_batches(pending)
+        state["rows"] = converted
         state["deleted"] = len(tombstones)
         state["new_fields"] = sorted(new_fields)
         if new_fields:
@@ -211,6 +239,48 @@ class RestSource:
                 self.name, endpoint, ", ".join(sorted(new_fields)),
             )  # fmt: skip
         state["watermark"] = latest  # final only now: a failed run must not advance it
+
+    def _pages(self, endpoint: str, params: dict, first: Page, decoder: msgspec.json.Decoder) -> Iterator[Page]:
+        """``first``, then the following pages in order, each fetched in a thread while the caller converts
+        the one before; the fetcher stops when the caller does (an abandoned run leaves no thread behind)."""
+        ready: queue.Queue = queue.Queue(maxsize=PREFETCH_PAGES)
+        stop = threading.Event()
+        end = object()
+
+        def hand_over(item) -> bool:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    pass
+            return False
+
+        def fetch() -> None:
+            page, page_params = first, params
+            try:
+                while page.next_cursor is not None:
+                    if page.next_cursor == page_params.get("cursor"):
+                        raise RestSourceError(f"source {self.name}: {endpoint} returned the same next_cursor twice")
+                    page_params = {**page_params, "cursor": page.next_cursor}
+                    page = self._page(endpoint, page_params, decoder)
+                    if not hand_over(page):
+                        return
+                hand_over(end)
+            except BaseException as exc:  # the caller's thread raises it
+                hand_over(exc)
+
+        fetcher = threading.Thread(target=fetch, name=f"rest-prefetch {self.name}/{endpoint}", daemon=True)
+        fetcher.start()
+        try:
+            yield first
+            while (item := ready.get()) is not end:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            fetcher.join()
 
     def _deletes(
         self, table: TableSpec, endpoint: str, schema: pa.Schema, state: dict, tombstones: list[dict]
@@ -236,8 +306,8 @@ class RestSource:
 
         return reject
 
-    def _page(self, endpoint: str, params: dict) -> dict:
-        """One page, retried on connection errors, 5xx and 429."""
+    def _page(self, endpoint: str, params: dict, decoder: msgspec.json.Decoder | None = None) -> Page:
+        """One page, retried on connection errors, 5xx and 429; decoded by ``decoder`` if it fits."""
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
@@ -250,7 +320,7 @@ class RestSource:
             else:
                 status = response.status_code
                 if status == 200:
-                    return self._parse(endpoint, response)
+                    return self._parse(endpoint, response.content, decoder)
                 if status != 429 and status < 500:
                     raise RestSourceError(
                         f"source {self.name}: GET {endpoint} answered HTTP {status}: {self._reason(response)}"
@@ -271,21 +341,32 @@ class RestSource:
             f"last status: {last}"
         )
 
-    def _parse(self, endpoint: str, response: httpx.Response) -> dict:
+    def _parse(self, endpoint: str, body: bytes, decoder: msgspec.json.Decoder | None) -> Page:
+        if decoder is not None:
+            try:
+                typed = decoder.decode(body)
+                return Page(typed.data, typed.next_cursor, typed.deleted, checked=True)
+            except msgspec.ValidationError:
+                pass  # a value or field the run's types do not expect: the general path below sorts it out
         try:
-            page = response.json()
-        except ValueError as exc:
-            raise RestSourceError(f"source {self.name}: {endpoint} answered 200 with a body that is not JSON") from exc
+            page = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            raise RestSourceError(
+                f"source {self.name}: {endpoint} answered 200 with a body that is not JSON we can read ({exc})"
+            ) from exc
         if not (
             isinstance(page, dict)
             and isinstance(page.get("data"), list)
-            and (page.get("next_cursor") is None or isinstance(page["next_cursor"], str))
+            and "next_cursor" in page
+            and (page["next_cursor"] is None or isinstance(page["next_cursor"], str))
         ):
             raise RestSourceError(f"source {self.name}: {endpoint} answered 200 without 'data' and 'next_cursor'")
+        if not all(isinstance(record, dict) for record in page["data"]):
+            raise RestSourceError(f"source {self.name}: {endpoint} returned a record that is not an object")
         deleted = page.get("deleted", [])
         if not (isinstance(deleted, list) and all(isinstance(t, dict) for t in deleted)):
             raise RestSourceError(f"source {self.name}: {endpoint} answered 'deleted' that is not a list of objects")
-        return page
+        return Page(page["data"], page["next_cursor"], deleted)
 
     def _reason(self, response: httpx.Response) -> str:
         try:
@@ -332,6 +413,30 @@ def _infer(values: list) -> str:
     return "string"
 
 
+@functools.lru_cache(maxsize=64)
+def _page_type(schema: pa.Schema) -> type[msgspec.Struct]:
+    """A page whose records have exactly the schema's columns, each null or of its column's type: what
+    decoding into it accepts needs no further check (missing fields are null; an unknown one fails it)."""
+    fields = [f"f{index}" for index in range(len(schema))]  # column names need not be Python identifiers
+    record = msgspec.defstruct(
+        "Record",
+        [(name, RECORD_FIELD_TYPES[column.type], None) for name, column in zip(fields, schema, strict=True)],
+        rename=dict(zip(fields, schema.names, strict=True)),
+        forbid_unknown_fields=True,
+        gc=False,  # scalars only: no cycles for the collector to look for
+    )
+    return msgspec.defstruct(
+        "TypedPage", [("data", list[record]), ("next_cursor", str | None), ("deleted", list[dict], [])]
+    )
+
+
+def _from_structs(records: list[msgspec.Struct], schema: pa.Schema) -> pa.RecordBatch:
+    """Records of ``_page_type(schema)`` as a batch: rows to columns in C (no per-value Python)."""
+    columns = zip(*map(msgspec.structs.astuple, records), strict=True) if records else [()] * len(schema)
+    arrays = [pa.array(values, type=column.type) for values, column in zip(columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
 def _type_name(data_type: pa.DataType) -> str:
     return next(name for name, known in TYPES.items() if known == data_type)
 
@@ -353,20 +458,27 @@ def _conform(values: list, column: pa.Field, offset: int, reject: Callable[[int,
             return values
         return [_as_text(v) for v in values]
     wanted = int if column.type == pa.int64() else float
-    accepted = (int,) if wanted is int else (int, float)
     out = values
     for index, value in enumerate(values):
-        if value is None or (type(value) in accepted and (wanted is float or INT64_MIN <= value <= INT64_MAX)):
+        if value is None or (type(value) is wanted and (wanted is float or INT64_MIN <= value <= INT64_MAX)):
             continue
         if out is values:
             out = list(values)
-        if wanted is int and type(value) is float and value.is_integer():
-            out[index] = int(value)
-            continue
-        out[index] = None
-        kind = "boolean" if type(value) is bool else type(value).__name__
-        reject(offset + index + 1, f"column {column.name}: expected {column.type}, got JSON {kind}; landed as null")
+        out[index] = _number_as(value, wanted)
+        if out[index] is None:
+            kind = "boolean" if type(value) is bool else type(value).__name__
+            reject(offset + index + 1, f"column {column.name}: expected {column.type}, got JSON {kind}; landed as null")
     return out
+
+
+def _number_as(value, wanted: type) -> int | float | None:
+    """A JSON number in the other numeric type when it is that number too: an integral float in an int64
+    column; any integer in a float64 column (as the nearest double, as JSON readers do). Else None."""
+    if wanted is int and type(value) is float and value.is_integer() and INT64_MIN <= value <= INT64_MAX:
+        return int(value)
+    if wanted is float and type(value) is int and abs(value) <= sys.float_info.max:
+        return float(value)
+    return None
 
 
 def _as_text(value) -> str | None:

@@ -4,22 +4,24 @@ mid-stream, and the token kept out of every message."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citybase.simulator.api_server import delete_records, register_api_tables, start_api_server
 from connectors.landing import LandingZone
 from connectors.registry import TableSpec
-from connectors.rest import RestSource, RestSourceError, _as_text
+from connectors.rest import PREFETCH_PAGES, RestSource, RestSourceError, _as_text
 from tests.test_api_server import COURTS, SOCIAL, copy_city, make_city, query
 
 SOURCE = "hr_social_security/social_insurance"
@@ -233,6 +235,119 @@ def test_token_never_appears_in_errors_or_logs(server, caplog):
     for text in [*texts, caplog.text]:
         assert server.token not in text
     assert server.token not in (server.data_dir / ".api_server" / "server.log").read_text()
+
+
+def _prefetchers() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("rest-prefetch")]
+
+
+def test_the_fetcher_stays_a_few_pages_ahead_and_stops_with_the_run(server):
+    source = RestSource(SOURCE, server.api_url, server.token, page_size=10, batch_rows=10)
+    extraction = source.extract(CONTRIBUTIONS, {})
+    assert source.stats.requests == 1  # nothing runs until the batches are read
+    assert not _prefetchers()
+    batches = iter(extraction.batches)
+    next(batches)
+    time.sleep(0.5)  # ample time to run ahead, were it unbounded
+    ahead = source.stats.requests
+    assert 2 <= ahead <= 1 + PREFETCH_PAGES + 1  # the first page, the queue, and one waiting to join it
+    assert len(_prefetchers()) == 1
+    batches.close()  # the landing gave up: the fetcher must not outlive the run
+    assert not _prefetchers()
+    assert source.stats.requests == ahead
+    source.close()
+
+
+def test_a_server_lost_mid_run_fails_the_run_with_a_clear_message(city, tmp_path):
+    with start_api_server(copy_city(city, tmp_path / "lost"), rate_limit=10_000) as running:
+        source = RestSource(SOURCE, running.api_url, running.token, page_size=10, batch_rows=10, max_retries=1,
+                            backoff_base=0.01)  # fmt: skip
+        extraction = source.extract(CONTRIBUTIONS, {})
+        batches = iter(extraction.batches)
+        next(batches)
+        running.stop()
+        with pytest.raises(RestSourceError) as failure:
+            for _ in batches:
+                pass
+    assert "social_insurance/contributions failed after 2 attempts" in str(failure.value)
+    assert SOURCE in str(failure.value)
+    assert extraction.state["rows"] == 0  # nothing is claimed done
+    assert extraction.state["watermark"] is None
+    assert not _prefetchers()
+    source.close()
+
+
+# -- values: what each stored value lands as, whichever path its page takes -----------------------------
+
+STORED = (
+    st.none()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | (
+        st.text(st.characters(exclude_categories=["Cs"]), max_size=6)  # SQLite stores UTF-8: no lone surrogates
+    )
+)
+DECLARED = {"whole": "int64", "real": "float64", "text": "string"}
+
+
+def _lands_as(value, type_name: str) -> tuple[object, bool]:
+    """The module's rule for a JSON value in a column of a type: (the landed value, whether it is rejected)."""
+    if value is None:
+        return None, False
+    if type_name == "string":
+        return (value if isinstance(value, str) else json.dumps(value)), False
+    if type_name == "int64":
+        if isinstance(value, float) and value.is_integer() and -(2**63) <= value < 2**63:
+            return int(value), False
+        return (value, False) if isinstance(value, int) else (None, True)
+    return (float(value), False) if isinstance(value, int | float) else (None, True)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """A system whose untyped columns hold whatever a test stores, and a source reading it."""
+    data_dir = tmp_path_factory.mktemp("mixed")
+    (data_dir / "mixed_dept").mkdir()
+    store = data_dir / "mixed_dept" / "mixed.sqlite"
+    with sqlite3.connect(store) as connection:
+        connection.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, whole, real, text, at TEXT)")
+        register_api_tables(connection, [("things", "id", "at")])
+    with start_api_server(data_dir, rate_limit=10_000) as running:
+        source = RestSource("mixed_dept/mixed", running.api_url, running.token)
+        yield source, store
+        source.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(STORED, STORED, STORED, st.none() | st.text(max_size=4)), max_size=40),
+    page_size=st.integers(1, 9),
+    batch_rows=st.integers(1, 15),
+)
+def test_every_value_lands_by_the_rules_whichever_path_its_page_takes(mixed, rows, page_size, batch_rows):
+    """Pages whose values all fit take the fast path, others the value-by-value one; the result is the same:
+    each value as its column's type, misfits null and rejected by row and column, the watermark the top cursor."""
+    source, store = mixed
+    with sqlite3.connect(store) as connection:
+        connection.execute("DELETE FROM things")
+        connection.executemany("INSERT INTO things VALUES (?, ?, ?, ?, ?)", [(i, *r) for i, r in enumerate(rows)])
+    source.batch_rows = batch_rows
+    table = TableSpec("things", ("id",), "at", {}, {"endpoint": "mixed/things", "page_size": page_size,
+                                                      "types": DECLARED})  # fmt: skip
+    landed, state, rejections = extract_all(source, table)
+    expected, misfits = [], set()
+    for number, (i, *values, at) in enumerate([(i, *r) for i, r in enumerate(rows)], start=1):
+        record = {"id": i}
+        for column, value in zip(DECLARED, values, strict=True):
+            record[column], rejected = _lands_as(value, DECLARED[column])
+            if rejected:
+                misfits.add((number, column))
+        expected.append({**record, "at": at})
+    assert landed.to_pylist() == expected
+    assert {(r.row, r.message.split(":")[0].removeprefix("column ")) for r in rejections} == misfits
+    assert len(rejections) == len(misfits)
+    assert state["watermark"] == max((r[3] for r in rows if r[3] is not None), default=None)
+    assert state["rows"] == len(rows)
 
 
 # -- schema: inferred from the first page, stable through the run ------------------------------------
