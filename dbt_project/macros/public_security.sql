@@ -16,3 +16,23 @@
         from {{ deletes }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    hukou_name_differs(id_number, name): whether the household registration knows the ID number, but
+    not under this name (int_person_names_registered): a name re-keyed with a same-sound or a
+    traditional character. An ID number the registry does not hold is no mismatch (people in other
+    systems need not be registered here); a NULL name is, so test missing fields first.
+-#}
+
+{% macro hukou_name_differs(id_number, name) -%}
+    (
+        exists (
+            select 1 from {{ ref('int_person_names_registered') }} as hukou_pair
+            where hukou_pair.id_number = {{ id_number }}
+        )
+        and not exists (
+            select 1 from {{ ref('int_person_names_registered') }} as hukou_pair
+            where hukou_pair.id_number = {{ id_number }} and hukou_pair.name = {{ name }}
+        )
+    )
+{%- endmacro %}

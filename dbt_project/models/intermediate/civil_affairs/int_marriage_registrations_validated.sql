@@ -7,8 +7,8 @@
       3. impossible_date         registered_on not a calendar date, or after the snapshot date
       4. invalid_value           registration_type neither 结婚 (marriage) nor 离婚 (divorce)
       5. orphan_reference        a divorce's marriage_certificate_no is not the certificate of a marriage here
-      6. name_mismatch           a spouse's name differs from the hukou name of their ID number
-                                 (stg_hukou__persons; a re-keyed name with a same-sound character)
+      6. name_mismatch           the hukou knows a spouse's ID number, but not under that name: a name
+                                 re-keyed with a same-sound character (macro hukou_name_differs)
       7. duplicate_record        an earlier registration (lower registration_id) that passes rules 1-6 has the
                                  same certificate_no (a certificate is issued once)
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection.
@@ -24,18 +24,6 @@ with
 registrations as (
 
     select * from {{ ref('stg_civil_registry__marriage_registrations') }}
-
-),
-
-hukou_names as (
-
-    -- the name the household registration holds for an ID number (its earliest record, if entered twice)
-    select
-        id_number,
-        name
-    from {{ ref('stg_hukou__persons') }}
-    where id_number is not null
-    qualify row_number() over (partition by id_number order by person_id) = 1
 
 ),
 
@@ -78,17 +66,14 @@ checked as (
         {{ id_number_problem('registrations.husband_id_number') }} as husband_id_number_problem,
         {{ id_number_problem('registrations.wife_id_number') }} as wife_id_number_problem,
         marriage_certificates.certificate_no is not null as marriage_exists,
-        husband_hukou.name as husband_hukou_name,
-        wife_hukou.name as wife_hukou_name
+        {{ hukou_name_differs('registrations.husband_id_number', 'registrations.husband_name') }}
+            as husband_name_differs,
+        {{ hukou_name_differs('registrations.wife_id_number', 'registrations.wife_name') }} as wife_name_differs
 
     from registrations
     cross join snapshot
     left join marriage_certificates
         on registrations.marriage_certificate_no = marriage_certificates.certificate_no
-    left join hukou_names as husband_hukou
-        on registrations.husband_id_number = husband_hukou.id_number
-    left join hukou_names as wife_hukou
-        on registrations.wife_id_number = wife_hukou.id_number
 
 ),
 
@@ -131,10 +116,10 @@ rule_details as (
 
         -- the detail names the columns, not the names: it is free text, untagged, and must carry no PII
         case
-            when husband_name != husband_hukou_name
-                then 'husband_name differs from the hukou name of husband_id_number (stg_hukou__persons)'
-            when wife_name != wife_hukou_name
-                then 'wife_name differs from the hukou name of wife_id_number (stg_hukou__persons)'
+            when husband_name_differs
+                then 'husband_name differs from the hukou name of husband_id_number (int_person_names_registered)'
+            when wife_name_differs
+                then 'wife_name differs from the hukou name of wife_id_number (int_person_names_registered)'
         end as name_mismatch_detail
 
     from checked

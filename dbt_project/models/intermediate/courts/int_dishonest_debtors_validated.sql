@@ -7,8 +7,8 @@
       4. impossible_date         filed_on not a calendar date, or after the snapshot date
       5. orphan_reference        an entity debtor's uscc is held by no entity of the business registry
                                  (stg_business_registry__enterprises)
-      6. name_mismatch           the household registration (stg_hukou__persons) holds the person debtor's
-                                 id_number under another name: the list re-keyed it with a typo
+      6. name_mismatch           the household registration holds the person debtor's id_number, but not
+                                 under this name: the list re-keyed it with a typo (macro hukou_name_differs)
       7. duplicate_record        an earlier case (lower case_id) that passes rules 1-6 has the same case_number
     Each rule yields a detail text or NULL; the first non-NULL one is the rejection. Details name the
     offending column but not a person's ID number or name (they are PII).
@@ -38,29 +38,6 @@ registered as (
 
 ),
 
-hukou as (
-
-    select
-        {{ clean_code('id_number') }} as id_number,
-        {{ clean_text('name') }} as name
-    from {{ ref('stg_hukou__persons') }}
-
-),
-
-hukou_names as (
-
-    -- per person debtor: whether any hukou record of the id_number carries the listed name
-    select
-        debtors.case_id,
-        max(case when hukou.name = debtors.name then 1 else 0 end) = 1 as name_registered
-    from debtors
-    inner join hukou
-        on debtors.id_number = hukou.id_number
-    where debtors.debtor_type = {{ person }} and hukou.name is not null
-    group by 1
-
-),
-
 snapshot as (
 
     -- the snapshot date of the run: the date of its latest update
@@ -75,7 +52,8 @@ checked as (
         debtors.*,
         snapshot.snapshot_date,
         registered.uscc is not null as uscc_registered,
-        hukou_names.name_registered,
+        debtors.debtor_type = {{ person }}
+        and {{ hukou_name_differs('debtors.id_number', 'debtors.name') }} as name_differs,
         concat_ws(
             ', ',
             case when debtors.case_number is null then 'case_number' end,
@@ -92,8 +70,6 @@ checked as (
     cross join snapshot
     left join registered
         on debtors.uscc = registered.uscc
-    left join hukou_names
-        on debtors.case_id = hukou_names.case_id
 
 ),
 
@@ -130,7 +106,7 @@ rule_details as (
         end as orphan_reference_detail,
 
         case
-            when not name_registered
+            when name_differs
                 then 'name differs from the name public_security/hukou/persons registers for the id_number'
         end as name_mismatch_detail
 

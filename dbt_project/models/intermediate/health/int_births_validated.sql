@@ -8,7 +8,7 @@
                                  issued, or issued after the day of the file that delivered it
       4. invalid_division_code   division_code fails GB/T 2260 (macro division_code_problem)
       5. invalid_value           sex not 男 or 女
-      6. name_mismatch           the hukou (stg_hukou__persons) knows the parent's ID number under another
+      6. name_mismatch           the hukou (int_person_names_registered) knows the parent's ID number under another
                                  name: a name re-keyed with a same-sound or a traditional character
       7. duplicate_record        an earlier row (file, then row order) that passes rules 1-6 has the same
                                  certificate_no: a re-sent row
@@ -27,23 +27,6 @@ with
 births as (
 
     select * from {{ ref('stg_vital_records__births') }}
-
-),
-
-hukou_names as (
-
-    select distinct
-        {{ clean_code('id_number') }} as id_number,
-        {{ clean_text('name') }} as name
-    from {{ ref('stg_hukou__persons') }}
-    where {{ clean_code('id_number') }} is not null and {{ clean_text('name') }} is not null
-
-),
-
-hukou_ids as (
-
-    select distinct id_number
-    from hukou_names
 
 ),
 
@@ -68,18 +51,10 @@ checked as (
         {{ id_number_problem('births.mother_id_number') }} as mother_id_number_problem,
         {{ id_number_problem('births.father_id_number') }} as father_id_number_problem,
         {{ division_code_problem('births.division_code') }} as division_code_problem,
-        mother_known.id_number is not null and mother_named.id_number is null as mother_name_differs,
-        father_known.id_number is not null and father_named.id_number is null as father_name_differs
+        {{ hukou_name_differs('births.mother_id_number', 'births.mother_name') }} as mother_name_differs,
+        {{ hukou_name_differs('births.father_id_number', 'births.father_name') }} as father_name_differs
 
     from births
-    left join hukou_ids as mother_known
-        on births.mother_id_number = mother_known.id_number
-    left join hukou_names as mother_named
-        on births.mother_id_number = mother_named.id_number and births.mother_name = mother_named.name
-    left join hukou_ids as father_known
-        on births.father_id_number = father_known.id_number
-    left join hukou_names as father_named
-        on births.father_id_number = father_named.id_number and births.father_name = father_named.name
 
 ),
 
@@ -123,9 +98,9 @@ rule_details as (
 
         case
             when mother_name_differs
-                then 'mother_name differs from the hukou name of mother_id_number (stg_hukou__persons)'
+                then 'mother_name differs from the hukou name of mother_id_number (int_person_names_registered)'
             when father_name_differs
-                then 'father_name differs from the hukou name of father_id_number (stg_hukou__persons)'
+                then 'father_name differs from the hukou name of father_id_number (int_person_names_registered)'
         end as name_mismatch_detail
 
     from checked

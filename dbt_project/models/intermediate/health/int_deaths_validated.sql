@@ -7,7 +7,7 @@
                                  id_number or after the report, or reported after the day of the file
       4. invalid_division_code   division_code fails GB/T 2260 (macro division_code_problem)
       5. invalid_value           sex not 男 or 女
-      6. name_mismatch           the hukou (stg_hukou__persons) knows id_number under another name: a name
+      6. name_mismatch           the hukou (int_person_names_registered) knows id_number under another name: a name
                                  re-keyed with a same-sound or a traditional character
       7. duplicate_record        an earlier row (file, then row order) that passes rules 1-6 has the same
                                  record_no: a re-sent row
@@ -30,23 +30,6 @@ deaths as (
 
 ),
 
-hukou_names as (
-
-    select distinct
-        {{ clean_code('id_number') }} as id_number,
-        {{ clean_text('name') }} as name
-    from {{ ref('stg_hukou__persons') }}
-    where {{ clean_code('id_number') }} is not null and {{ clean_text('name') }} is not null
-
-),
-
-hukou_ids as (
-
-    select distinct id_number
-    from hukou_names
-
-),
-
 checked as (
 
     select
@@ -64,13 +47,9 @@ checked as (
         ) as missing_fields,
         {{ id_number_problem('deaths.id_number') }} as id_number_problem,
         {{ division_code_problem('deaths.division_code') }} as division_code_problem,
-        known.id_number is not null and named.id_number is null as name_differs
+        {{ hukou_name_differs('deaths.id_number', 'deaths.name') }} as name_differs
 
     from deaths
-    left join hukou_ids as known
-        on deaths.id_number = known.id_number
-    left join hukou_names as named
-        on deaths.id_number = named.id_number and deaths.name = named.name
 
 ),
 
@@ -114,7 +93,7 @@ rule_details as (
 
         case
             when name_differs
-                then 'name differs from the hukou name of id_number (stg_hukou__persons)'
+                then 'name differs from the hukou name of id_number (int_person_names_registered)'
         end as name_mismatch_detail
 
     from checked

@@ -7,7 +7,7 @@
       4. invalid_uscc            employer_uscc (when given) fails GB 32100 (macro uscc_problem)
       5. orphan_reference        employer_uscc is not a USCC of the business registry
                                  (stg_business_registry__enterprises)
-      6. name_mismatch           the hukou (stg_hukou__persons) knows id_number under another name: a name
+      6. name_mismatch           the hukou (int_person_names_registered) knows id_number under another name: a name
                                  re-keyed with a same-sound character
       7. duplicate_record        an earlier record (lower insured_id) that passes rules 1-6 has the same
                                  id_number, employer_uscc and start_date: a double entry (a person insured
@@ -39,23 +39,6 @@ registered_usccs as (
 
 ),
 
-hukou_names as (
-
-    select distinct
-        {{ clean_code('id_number') }} as id_number,
-        {{ clean_text('name') }} as name
-    from {{ ref('stg_hukou__persons') }}
-    where {{ clean_code('id_number') }} is not null and {{ clean_text('name') }} is not null
-
-),
-
-hukou_ids as (
-
-    select distinct id_number
-    from hukou_names
-
-),
-
 checked as (
 
     select
@@ -70,15 +53,11 @@ checked as (
         {{ id_number_problem('insured.id_number') }} as id_number_problem,
         {{ uscc_problem('insured.employer_uscc') }} as employer_uscc_problem,
         registered_usccs.uscc is not null as employer_registered,
-        known.id_number is not null and named.id_number is null as name_differs
+        {{ hukou_name_differs('insured.id_number', 'insured.name') }} as name_differs
 
     from insured
     left join registered_usccs
         on insured.employer_uscc = registered_usccs.uscc
-    left join hukou_ids as known
-        on insured.id_number = known.id_number
-    left join hukou_names as named
-        on insured.id_number = named.id_number and insured.name = named.name
 
 ),
 
@@ -119,7 +98,7 @@ rule_details as (
 
         case
             when name_differs
-                then 'name differs from the hukou name of id_number (stg_hukou__persons)'
+                then 'name differs from the hukou name of id_number (int_person_names_registered)'
         end as name_mismatch_detail
 
     from checked
