@@ -441,11 +441,49 @@ class StandardAddresses:
 
 
 def simulate_addresses(households: Households, *, seed: int, as_of: dt.date) -> StandardAddresses:
-    """One standard address per distinct household address, split into its parts and placed near its street."""
+    """One standard address per distinct household address, split into its parts and placed near its street.
+
+    The addresses are split a chunk at a time: splitting all at once makes a dozen whole-city string arrays.
+    """
     rng = stream(seed, "civil_affairs/addresses")
     address, first, inverse = np.unique(households.address, return_index=True, return_inverse=True)
     address = address.astype(StringDType())
     division = households.division[first]
+    del first
+    parts = street, road, house_number, building = tuple(np.empty(len(address), dtype=StringDType()) for _ in range(4))
+    street_keys = []  # each chunk's distinct "division|street"
+    for start in range(0, len(address), CHUNK_ROWS):
+        chunk = slice(start, start + CHUNK_ROWS)
+        for whole, part in zip(parts, _split_addresses(address[chunk], division[chunk]), strict=True):
+            whole[chunk] = part
+        street_keys.append(np.unique(_street_keys(division[chunk], street[chunk])))
+
+    # Streets scatter round their division's centre, addresses round their street.
+    streets = np.unique(np.concatenate(street_keys)) if street_keys else np.empty(0, dtype=StringDType())
+    street_division = np.strings.partition(streets, _text("|"))[0].astype(np.int64)
+    spread = np.where(_URBAN[street_division], 0.025, 0.07)
+    street_centre = _CENTRE[street_division] + rng.normal(0, 1, (len(streets), 2)) * spread[:, None]
+    street_position = {key: position for position, key in enumerate(streets.tolist())}
+    street_index = np.empty(len(address), dtype=np.int64)
+    for start in range(0, len(address), CHUNK_ROWS):
+        chunk = slice(start, start + CHUNK_ROWS)
+        keys, key_of_row = np.unique(_street_keys(division[chunk], street[chunk]), return_inverse=True)
+        # not np.searchsorted: on StringDType it misplaces keys (NumPy 2.4)
+        street_index[chunk] = np.array([street_position[key] for key in keys.tolist()], dtype=np.int64)[key_of_row]
+    point = street_centre[street_index] + rng.normal(0, 0.004, (len(address), 2))
+    del street_index
+    lon = np.clip(point[:, 0], *CITY_BOUNDS[0]).round(6)
+    lat = np.clip(point[:, 1], *CITY_BOUNDS[1]).round(6)
+    del point
+
+    since = np.full(len(address), np.iinfo(np.int64).max)
+    np.minimum.at(since, inverse.ravel(), households.registered_at)
+    updated = later_touch(rng, since, (day_number(as_of) + 1) * SECONDS_PER_DAY - 1, untouched_share=0.6)
+    return StandardAddresses(address, division, street, road, house_number, building, lon, lat, updated)
+
+
+def _split_addresses(address: np.ndarray, division: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Street (街道 or 乡镇), road (or village), house number and building (empty in villages) of each address."""
     prefix = 3 + np.strings.str_len(np.array([d.name for d in ZHENGZHOU_DIVISIONS], dtype=StringDType()))[division]
     rest = np.strings.slice(address, prefix, None)
     street, tail = np.empty(len(address), dtype=StringDType()), np.empty(len(address), dtype=StringDType())
@@ -467,20 +505,12 @@ def simulate_addresses(households: Households, *, seed: int, as_of: dt.date) -> 
     road[village] = np.strings.add(village_name[village], "村")
     house_number[village] = village_rest[village]
     building[village] = ""
+    return street, road, house_number, building
 
-    # Streets scatter round their division's centre, addresses round their street.
-    streets, street_index = np.unique(concat(division.astype(StringDType()), "|", street), return_inverse=True)
-    street_division = np.strings.partition(streets, _text("|"))[0].astype(np.int64)
-    spread = np.where(_URBAN[street_division], 0.025, 0.07)
-    street_centre = _CENTRE[street_division] + rng.normal(0, 1, (len(streets), 2)) * spread[:, None]
-    point = street_centre[street_index] + rng.normal(0, 0.004, (len(address), 2))
-    lon = np.clip(point[:, 0], *CITY_BOUNDS[0]).round(6)
-    lat = np.clip(point[:, 1], *CITY_BOUNDS[1]).round(6)
 
-    since = np.full(len(address), np.iinfo(np.int64).max)
-    np.minimum.at(since, inverse.ravel(), households.registered_at)
-    updated = later_touch(rng, since, (day_number(as_of) + 1) * SECONDS_PER_DAY - 1, untouched_share=0.6)
-    return StandardAddresses(address, division, street, road, house_number, building, lon, lat, updated)
+def _street_keys(division: np.ndarray, street: np.ndarray) -> np.ndarray:
+    """'division index|street': a street name may recur in another division."""
+    return concat(division.astype(StringDType()), "|", street)
 
 
 def _text(value: str) -> np.ndarray:
