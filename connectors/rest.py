@@ -29,12 +29,13 @@ rows' are; empty when nothing was deleted), and ``deleted_at`` advances the wate
 cursor does, so the same interval read again lands no row and no delete twice. A first (full) run
 asks for no changes, so it gets and lands no tombstones.
 
-Speed. The first page fixes the run's types; every later page is decoded (msgspec, native code)
-straight into records of those types, which become Arrow columns with no per-value Python. A page
-holding anything those types do not admit (a misfit, a new field) is decoded as plain JSON and
-converted value by value as above, so both paths land the same values. Pages are fetched in a
-thread, the next while the current one is converted (waiting for the server releases the GIL); at
-most ``PREFETCH_PAGES`` decoded pages wait, so memory is a few pages plus one batch.
+Speed. Once the first page has fixed the types, each page is read straight into Arrow columns by
+pyarrow's JSON reader (native code, no Python object per value, the GIL released), told the exact
+schema: it refuses any value those types do not admit and any field not in the schema, and such a
+page is decoded as plain JSON and converted value by value as above, so both paths land the same.
+Pages are fetched in a thread, the next while the current one is converted; of a page the fetcher
+reads only the cursor and tombstones, and at most ``PREFETCH_PAGES`` bodies wait, so memory is a few
+pages plus one batch.
 
 Retries: connection errors, 5xx and 429 are retried up to ``max_retries`` times per request with
 exponential backoff and full jitter, waiting at least ``Retry-After`` when the server sends one.
@@ -45,7 +46,6 @@ Then the error names the source, the endpoint and the last status. The token is 
 from __future__ import annotations
 
 import email.utils
-import functools
 import json
 import logging
 import queue
@@ -55,12 +55,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated
 
 import httpx
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json
 
 from connectors.base import Extraction, Rejection
 from connectors.registry import TableSpec
@@ -69,12 +69,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_BATCH_ROWS = 50_000
-PREFETCH_PAGES = 2  # decoded pages waiting for the converter; the fetcher blocks beyond that
+PREFETCH_PAGES = 2  # page bodies waiting for the converter; the fetcher blocks beyond that
 TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down
-INT64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
-RECORD_FIELD_TYPES = {pa.string(): str | None, pa.int64(): INT64 | None, pa.float64(): float | None}
 
 
 class RestSourceError(RuntimeError):
@@ -92,13 +90,22 @@ class RequestStats:
 
 @dataclass
 class Page:
-    """One answer. ``checked``: its records are structs already known to fit the run's schema, with no
-    other fields; otherwise they are the JSON objects as sent, to be checked value by value."""
+    """One answer: its body, its cursor and tombstones, and its records as JSON objects once decoded so."""
 
-    records: list
+    body: bytes
     next_cursor: str | None
     deleted: list[dict]
-    checked: bool = False
+    records: list[dict] | None = None
+
+
+class PageHead(msgspec.Struct):
+    """What the fetcher needs of a page: decoding into it checks the whole body is JSON, but builds no records."""
+
+    next_cursor: str | None
+    deleted: list[dict] = []
+
+
+HEAD = msgspec.json.Decoder(PageHead)
 
 
 class RestSource:
@@ -153,7 +160,7 @@ class RestSource:
         params: dict[str, str | int] = {"page_size": page_size}
         if watermark is not None:
             params["updated_since"] = str(watermark)
-        first = self._page(endpoint, params)
+        first = self._page(endpoint, params, records=True)
         schema = self._schema(table, first.records, state)
         new_state: dict = {
             "mode": "incremental" if table.cursor else "full_snapshot",
@@ -190,14 +197,15 @@ class RestSource:
         new_fields: set[str] = set()
         latest = state["watermark"]
         reject = self._rejecter(table, endpoint, rejections)
-        decoder = msgspec.json.Decoder(_page_type(schema))
+        options = _parse_options(schema, table.primary_key)
         pending: list[pa.RecordBatch] = []
         pending_rows = converted = 0
-        for page in self._pages(endpoint, params, first, decoder):
+        for page in self._pages(endpoint, params, first):
             state["pages"] += 1
-            if page.checked:
-                batch = _from_structs(page.records, schema)
-            else:
+            batch = _read_records(page.body, options)
+            if batch is None:  # something the schema does not admit: value by value, as the module says
+                if page.records is None:
+                    page = self._parse(endpoint, page.body)
                 for record in page.records:
                     extra = record.keys() - names
                     if extra:
@@ -240,7 +248,7 @@ class RestSource:
             )  # fmt: skip
         state["watermark"] = latest  # final only now: a failed run must not advance it
 
-    def _pages(self, endpoint: str, params: dict, first: Page, decoder: msgspec.json.Decoder) -> Iterator[Page]:
+    def _pages(self, endpoint: str, params: dict, first: Page) -> Iterator[Page]:
         """``first``, then the following pages in order, each fetched in a thread while the caller converts
         the one before; the fetcher stops when the caller does (an abandoned run leaves no thread behind)."""
         ready: queue.Queue = queue.Queue(maxsize=PREFETCH_PAGES)
@@ -263,7 +271,7 @@ class RestSource:
                     if page.next_cursor == page_params.get("cursor"):
                         raise RestSourceError(f"source {self.name}: {endpoint} returned the same next_cursor twice")
                     page_params = {**page_params, "cursor": page.next_cursor}
-                    page = self._page(endpoint, page_params, decoder)
+                    page = self._page(endpoint, page_params)
                     if not hand_over(page):
                         return
                 hand_over(end)
@@ -306,8 +314,8 @@ class RestSource:
 
         return reject
 
-    def _page(self, endpoint: str, params: dict, decoder: msgspec.json.Decoder | None = None) -> Page:
-        """One page, retried on connection errors, 5xx and 429; decoded by ``decoder`` if it fits."""
+    def _page(self, endpoint: str, params: dict, *, records: bool = False) -> Page:
+        """One page, retried on connection errors, 5xx and 429; its records decoded only if asked for."""
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
@@ -320,7 +328,8 @@ class RestSource:
             else:
                 status = response.status_code
                 if status == 200:
-                    return self._parse(endpoint, response.content, decoder)
+                    body = response.content
+                    return self._parse(endpoint, body) if records else self._head(endpoint, body)
                 if status != 429 and status < 500:
                     raise RestSourceError(
                         f"source {self.name}: GET {endpoint} answered HTTP {status}: {self._reason(response)}"
@@ -341,13 +350,14 @@ class RestSource:
             f"last status: {last}"
         )
 
-    def _parse(self, endpoint: str, body: bytes, decoder: msgspec.json.Decoder | None) -> Page:
-        if decoder is not None:
-            try:
-                typed = decoder.decode(body)
-                return Page(typed.data, typed.next_cursor, typed.deleted, checked=True)
-            except msgspec.ValidationError:
-                pass  # a value or field the run's types do not expect: the general path below sorts it out
+    def _head(self, endpoint: str, body: bytes) -> Page:
+        try:
+            head = HEAD.decode(body)
+        except msgspec.DecodeError:
+            return self._parse(endpoint, body)  # which says what is wrong with it
+        return Page(body, head.next_cursor, head.deleted)
+
+    def _parse(self, endpoint: str, body: bytes) -> Page:
         try:
             page = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:
@@ -366,7 +376,7 @@ class RestSource:
         deleted = page.get("deleted", [])
         if not (isinstance(deleted, list) and all(isinstance(t, dict) for t in deleted)):
             raise RestSourceError(f"source {self.name}: {endpoint} answered 'deleted' that is not a list of objects")
-        return Page(page["data"], page["next_cursor"], deleted)
+        return Page(body, page["next_cursor"], deleted, page["data"])
 
     def _reason(self, response: httpx.Response) -> str:
         try:
@@ -413,28 +423,33 @@ def _infer(values: list) -> str:
     return "string"
 
 
-@functools.lru_cache(maxsize=64)
-def _page_type(schema: pa.Schema) -> type[msgspec.Struct]:
-    """A page whose records have exactly the schema's columns, each null or of its column's type: what
-    decoding into it accepts needs no further check (missing fields are null; an unknown one fails it)."""
-    fields = [f"f{index}" for index in range(len(schema))]  # column names need not be Python identifiers
-    record = msgspec.defstruct(
-        "Record",
-        [(name, RECORD_FIELD_TYPES[column.type], None) for name, column in zip(fields, schema, strict=True)],
-        rename=dict(zip(fields, schema.names, strict=True)),
-        forbid_unknown_fields=True,
-        gc=False,  # scalars only: no cycles for the collector to look for
+def _parse_options(schema: pa.Schema, primary_key: tuple[str, ...]) -> pyarrow.json.ParseOptions:
+    """The page as pyarrow's JSON reader is to expect it: records of exactly the schema (a field it does not
+    name, or a value its type does not admit, is an error), tombstones of the key columns' types."""
+    keys = [schema.field(key) for key in primary_key if key in schema.names]
+    tombstone = pa.struct([*keys, pa.field("deleted_at", pa.string())]) if len(keys) == len(primary_key) else pa.null()
+    page = pa.schema(
+        [("data", pa.list_(pa.struct(schema))), ("next_cursor", pa.string()), ("deleted", pa.list_(tombstone))]
     )
-    return msgspec.defstruct(
-        "TypedPage", [("data", list[record]), ("next_cursor", str | None), ("deleted", list[dict], [])]
-    )
+    return pyarrow.json.ParseOptions(explicit_schema=page, unexpected_field_behavior="error")
 
 
-def _from_structs(records: list[msgspec.Struct], schema: pa.Schema) -> pa.RecordBatch:
-    """Records of ``_page_type(schema)`` as a batch: rows to columns in C (no per-value Python)."""
-    columns = zip(*map(msgspec.structs.astuple, records), strict=True) if records else [()] * len(schema)
-    arrays = [pa.array(values, type=column.type) for values, column in zip(columns, schema, strict=True)]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+def _read_records(body: bytes, options: pyarrow.json.ParseOptions) -> pa.RecordBatch | None:
+    """The page's records as a batch of the schema, read by pyarrow in native code; None if anything in the
+    page does not fit (the caller then goes value by value)."""
+    try:
+        page = pyarrow.json.read_json(
+            pa.BufferReader(body), pyarrow.json.ReadOptions(use_threads=False, block_size=len(body) + 1), options
+        )
+    except pa.ArrowInvalid:
+        return None
+    data = page.column("data")
+    if page.num_rows != 1 or data.null_count:
+        return None  # not one JSON object, or no 'data' list
+    records = data.chunk(0).flatten()
+    if records.null_count:
+        return None  # a record that is not an object
+    return pa.RecordBatch.from_struct_array(records)
 
 
 def _type_name(data_type: pa.DataType) -> str:

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -21,7 +22,16 @@ from hypothesis import strategies as st
 from citybase.simulator.api_server import delete_records, register_api_tables, start_api_server
 from connectors.landing import LandingZone
 from connectors.registry import TableSpec
-from connectors.rest import PREFETCH_PAGES, RestSource, RestSourceError, _as_text
+from connectors.rest import (
+    PREFETCH_PAGES,
+    TYPES,
+    RestSource,
+    RestSourceError,
+    _as_text,
+    _parse_options,
+    _read_records,
+    _to_batch,
+)
 from tests.test_api_server import COURTS, SOCIAL, copy_city, make_city, query
 
 SOURCE = "hr_social_security/social_insurance"
@@ -301,6 +311,50 @@ def _lands_as(value, type_name: str) -> tuple[object, bool]:
             return int(value), False
         return (value, False) if isinstance(value, int) else (None, True)
     return (float(value), False) if isinstance(value, int | float) else (None, True)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=["Cs"]), max_size=4),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+    max_leaves=4,
+)  # fmt: skip
+
+
+def _admitted(value, type_name: str) -> bool:
+    """A value the schema's type takes as it is (what the fast path may read)."""
+    if value is None:
+        return True
+    if type_name == "string":
+        return type(value) is str
+    if type_name == "int64":
+        return type(value) is int and -(2**63) <= value < 2**63
+    return type(value) is float or (type(value) is int and abs(value) < 2**53)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    types=st.dictionaries(st.sampled_from("abcd"), st.sampled_from(list(TYPES)), min_size=1),
+    records=st.lists(st.dictionaries(st.sampled_from("abcde"), JSON_VALUES), max_size=6),
+    stray=st.none() | JSON_VALUES.filter(lambda value: not isinstance(value, dict)),
+)
+def test_the_native_reader_lands_what_the_value_by_value_path_would(types, records, stray):
+    """pyarrow's reader either lands a page exactly as the general path does, with nothing to reject and no
+    field to drop, or declines it; and it declines no page whose values all fit as they are."""
+    schema = pa.schema([(name, TYPES[type_name]) for name, type_name in types.items()])
+    options = _parse_options(schema, ("a",))
+    assert _read_records(msgspec.json.encode({"data": [*records, stray], "next_cursor": None}), options) is None
+    body = msgspec.json.encode({"data": records, "next_cursor": None})
+    fast = _read_records(body, options)
+    rejected: list = []
+    slow = _to_batch(records, schema, 0, lambda row, message: rejected.append(row))
+    clean = all(r.keys() <= types.keys() and all(_admitted(v, types[k]) for k, v in r.items()) for r in records)
+    if fast is not None:
+        assert fast.equals(slow)
+        assert fast.schema == schema
+        assert not rejected
+        assert all(r.keys() <= types.keys() for r in records)
+    assert fast is not None or not clean
 
 
 @pytest.fixture(scope="module")
