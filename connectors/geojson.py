@@ -10,14 +10,24 @@ keep their literal text; nested values are JSON), then ``geometry`` (ISO WKB), `
 and ``geometry_valid``. Invalid geometry (a self-intersecting ring...) is landed and flagged, for dbt
 to quarantine; a feature that cannot be read at all becomes a ``Rejection`` with its index and rule.
 
-Reading never loads the whole document: the file is decoded in 8 MB chunks and
-``json.JSONDecoder.raw_decode`` takes one feature object at a time from the ``features`` array (numbers
-kept as text), so
-memory holds one chunk plus one batch. Any standard layout works (one line, pretty-printed, one
-feature per line). Limits: the ``features`` key is found by a textual search of the document head
-(a ``"features": [`` inside an earlier member would mislead it); after a JSON syntax error the reader
-resynchronises at the next line only when the file so far has been one feature per line (as our
-exports are) - otherwise the rest of the file is refused as one rejection. Because the union of
+Reading never loads the whole document: memory holds one 8 MB chunk of the file plus one batch. Any
+standard layout works (one line, pretty-printed, one feature per line), by two readers that give the
+same result:
+
+- the general one decodes the text and takes one element of the ``features`` array at a time with
+  ``json.JSONDecoder.raw_decode`` (numbers kept as text);
+- the fast one takes over wherever the file is one feature per line (as our exports are): it splits
+  whole lines of bytes and decodes each with msgspec into structs whose values stay raw JSON (no number
+  is parsed, a string only has its quotes cut); the batch's columns are then built from those bytes in
+  bulk, and coordinates go straight to a flat numpy array for ``shapely.from_ragged_array`` (GEOS's
+  GeoJSON reader is most of the cost otherwise). A line it cannot take (a syntax error, a feature that
+  is not simple 2D geometry...) is left to the general reader, so rejections and edge cases are decided
+  by one piece of code.
+
+Limits: the ``features`` key is found by a textual search of the document head (a ``"features": [``
+inside an earlier member would mislead it); after a JSON syntax error the reader resynchronises at the
+next line only when the file so far has been one feature per line - otherwise the rest of the file is
+refused as one rejection, as it is from the first byte that is not UTF-8. Because the union of
 property keys is only known at the end, each batch is first spooled to a temporary Arrow IPC file
 and conformed to the final schema while the landing zone consumes it.
 """
@@ -25,16 +35,22 @@ and conformed to the final schema while the landing zone consumes it.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import json
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from itertools import chain, compress, groupby, islice, repeat
+from operator import attrgetter, is_not, itemgetter
 from pathlib import Path
+from typing import Literal
 
+import msgspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import shapely
 
@@ -43,6 +59,8 @@ from connectors.registry import TableSpec
 
 DEFAULT_BATCH_SIZE = 50_000
 READ_CHUNK = 8 << 20
+TEXT_WINDOW = 64 << 10  # bytes the general reader decodes at a time (more while one element needs more)
+MAX_FAST_KEYS = 256  # property keys the fast reader's struct holds; features with others take the general reader
 _END_SLACK = 64  # a decoding error this close to the buffer's end may just be a feature cut by the chunk
 _FEATURES_ARRAY = re.compile(r'"features"\s*:\s*\[')
 _SEPARATOR = re.compile(r"[\s,]*")
@@ -56,6 +74,15 @@ _GEOMETRY_TYPES = (
     "MultiPolygon",
     "GeometryCollection",
 )
+_GEOMETRY_TYPE_NAMES = pa.Array.from_buffers(
+    pa.string(),
+    len(_GEOMETRY_TYPES),
+    [
+        None,
+        pa.py_buffer(np.cumsum([0, *map(len, _GEOMETRY_TYPES)], dtype=np.int32)),
+        pa.py_buffer("".join(_GEOMETRY_TYPES).encode()),
+    ],
+)  # (shapely's type ids index it)
 RESERVED_COLUMNS = ("feature_index", "feature_id", "geometry", "geometry_type", "geometry_valid")
 
 
@@ -120,77 +147,339 @@ def _text(value) -> str | None:
     return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
 
 
-class _FeatureStream:
-    """The elements of a FeatureCollection's ``features`` array, one at a time, with the bytes' sha256.
+# The fast reader's view of a feature line. Every value it lands stays raw JSON; a member it does not know
+# is skipped (as the general reader ignores it), except in ``properties``, where an unknown key fails the
+# decoding so that the struct can learn it.
+_ABSENT = msgspec.Raw(b"")
+_WITHOUT_LAST_BYTE = itemgetter(slice(None, -1))
+_GEOMETRY, _TYPE = attrgetter("geometry"), attrgetter("type")
 
-    Yields ``(index, text, value, error)``: the element's source text and parsed value, or an error.
+
+class _Geometry(msgspec.Struct, gc=False):
+    type: str
+    coordinates: msgspec.Raw = _ABSENT
+
+
+class _LooseFeature(msgspec.Struct, gc=False):
+    """A feature line with any property keys: what a line with keys the struct does not know yet is read as."""
+
+    type: Literal["Feature"]
+    geometry: _Geometry | None
+    properties: dict[str, msgspec.Raw] | None = None
+
+
+_LOOSE = msgspec.json.Decoder(_LooseFeature)
+_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')  # characters msgspec does not take in a struct's field name
+
+
+class _FastDecoder:
+    """Decodes one feature line into a struct with one raw field per property key it knows (in order of first
+    appearance); ``learned`` gives the decoder that also knows a line's new keys."""
+
+    def __init__(self, keys: tuple[str, ...] = ()):
+        self.keys = keys
+        self.columns = [_column_name(key) for key in keys]
+        names = [f"p{i}" for i in range(len(keys))]
+        properties = msgspec.defstruct(
+            "Properties",
+            [(name, msgspec.Raw, _ABSENT) for name in names],
+            rename=dict(zip(names, keys, strict=True)),
+            forbid_unknown_fields=True,
+            gc=False,
+        )
+        feature = msgspec.defstruct(
+            "Feature",
+            [
+                ("type", Literal["Feature"]),
+                ("geometry", _Geometry | None),
+                ("properties", properties | None, None),
+                ("id", msgspec.Raw, _ABSENT),
+            ],
+            gc=False,
+        )
+        self.decode = msgspec.json.Decoder(feature).decode
+        self.no_properties = properties()
+        self.getters = [attrgetter(name) for name in names]
+
+    def learned(self, line: bytes) -> _FastDecoder | None:
+        """The decoder that also knows the new property keys of the feature ``line``; None if it has none
+        (its decoding failed for another reason) or if they cannot be taken in."""
+        try:
+            properties = _LOOSE.decode(line).properties or {}
+        except msgspec.MsgspecError:
+            return None
+        new = tuple(key for key in properties if key not in self.keys)
+        columns = self.columns + [_column_name(key) for key in new]
+        if (
+            not new
+            or len(columns) > MAX_FAST_KEYS
+            or len(set(columns)) < len(columns)
+            or _UNNAMEABLE.search("".join(new))
+        ):
+            return None  # (two keys landing in one column: only the general reader knows which one wins)
+        return _FastDecoder(self.keys + new)
+
+
+class _Block:
+    """Consecutive features the fast reader decoded with one struct, from ``first_index`` on, with their text."""
+
+    def __init__(self, first_index: int, features: list, lines: list[bytes], decoder: _FastDecoder):
+        self.first_index, self.features, self.lines, self.decoder = first_index, features, lines, decoder
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def cut(self, start: int, stop: int) -> _Block:
+        return _Block(self.first_index + start, self.features[start:stop], self.lines[start:stop], self.decoder)
+
+
+class _NotUtf8Error(Exception):
+    def __init__(self, offset: int, reason: str):
+        super().__init__(f"not UTF-8 text at byte {offset} of the file ({reason}); the rest of the file was not read")
+
+
+def _first_invalid_utf8(data: bytes, length: int) -> int | None:
+    """The offset of the first of the ``length`` first bytes of ``data`` that is not UTF-8, or None: Arrow
+    validates in bulk."""
+    offsets = pa.py_buffer(np.array([0, length], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+        return None
+    except pa.ArrowInvalid:
+        try:
+            data[:length].decode("utf-8")
+        except UnicodeDecodeError as error:
+            return error.start
+        raise
+
+
+def _character_boundary(data: bytes, begin: int, end: int) -> int:
+    """``end``, or the start of the UTF-8 sequence ``data[begin:end]`` would cut in two."""
+    lead = end - 1
+    while lead > max(begin, end - 4) and data[lead] & 0xC0 == 0x80:
+        lead -= 1
+    if lead < begin:
+        return end
+    byte = data[lead]
+    length = (
+        1
+        if byte < 0x80
+        else 2
+        if byte >> 5 == 0b110
+        else 3
+        if byte >> 4 == 0b1110
+        else 4
+        if byte >> 3 == 0b11110
+        else 1
+    )
+    return lead if lead + length > end else end
+
+
+class _FeatureStream:
+    """The elements of a FeatureCollection's ``features`` array, in order, with the bytes' sha256.
+
+    Yields ``(index, text, value, error)`` for an element the general reader took (its source text and
+    parsed value, or an error), and a ``_Block`` for features the fast reader took.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self.sha256 = hashlib.sha256()
         self.fatal: str | None = None  # why the rest of the file could not be read, if it could not
+        self._data, self._offset, self._eof = b"", 0, False  # bytes read and not yet let go, from file offset
+        self._lines: list[bytes] = []  # the fast reader's whole lines (without "\n"), from file offset _base on
+        self._starts = np.zeros(1, dtype=np.int64)  # where each line starts (from _base), and where they end
+        self._bulk = np.zeros(0, dtype=bool)  # whether each line is "{...},"
+        self._breaks = np.zeros(1, dtype=np.int64)
+        self._base = 0
+        self._fast = _FastDecoder()
 
-    def __iter__(self) -> Iterator[tuple[int, str | None, object, str | None]]:
-        decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
-        with self.path.open("rb") as handle:
-            buffer, pos, eof, before = "", 0, False, "\n"  # before: the character preceding buffer[0]
+    def _read(self, keep_from: int) -> None:
+        """Read the next chunk of the file, letting go of the bytes before file offset ``keep_from``."""
+        chunk = self._handle.read(READ_CHUNK)
+        self.sha256.update(chunk)
+        self._eof = not chunk
+        self._data = self._data[keep_from - self._offset :] + chunk
+        self._offset = keep_from
 
-            def more() -> None:
-                nonlocal buffer, pos, eof, before
-                chunk = handle.read(READ_CHUNK)
-                self.sha256.update(chunk)
-                eof = not chunk
-                before = buffer[pos - 1] if pos else before
-                buffer, pos = buffer[pos:] + decoder.decode(chunk, final=eof), 0
-
+    def __iter__(self) -> Iterator[tuple[int, str | None, object, str | None] | _Block]:
+        with self.path.open("rb") as self._handle:
             try:
-                while (start := _FEATURES_ARRAY.search(buffer, pos)) is None:
-                    if eof:
-                        self.fatal = "no FeatureCollection 'features' array found"
-                        return
-                    more()
-                pos = start.end()
-                index, by_line = 0, True
-                while True:
-                    gap = _SEPARATOR.match(buffer, pos)
-                    if gap.end() >= len(buffer):
-                        if eof:
-                            self.fatal = f"the file ends inside the features array (after {index} features)"
-                            return
-                        more()
-                        continue
-                    pos = gap.end()
-                    starts_line = (buffer[pos - 1] if pos else before) == "\n"
-                    if buffer[pos] == "]":
-                        return
-                    try:
-                        value, end = _SCANNER.raw_decode(buffer, pos)
-                    except json.JSONDecodeError as error:
-                        if not eof and (error.pos >= len(buffer) - _END_SLACK or error.msg.startswith("Unterminated")):
-                            more()
-                            continue
-                        yield index, None, None, f"{error.msg} at character {error.pos - pos} of the feature"
-                        index += 1
-                        if not (by_line and starts_line):
-                            self.fatal = f"JSON syntax error in feature {index - 1}; the rest of the file was not read"
-                            return
-                        while (newline := buffer.find("\n", pos)) < 0 and not eof:
-                            more()
-                        if newline < 0:
-                            return
-                        pos = newline + 1
-                        continue
-                    text = buffer[pos:end]
-                    by_line = by_line and starts_line and "\n" not in text
-                    pos = end
-                    yield index, text, value, None
-                    index += 1
-            except UnicodeDecodeError as error:
-                self.fatal = f"not UTF-8 text: {error}"
+                yield from self._general()
+            except _NotUtf8Error as error:
+                self.fatal = str(error)
             finally:  # the state's sha256 covers the whole file, also what follows the features array
-                for chunk in iter(lambda: handle.read(READ_CHUNK), b""):
+                for chunk in iter(lambda: self._handle.read(READ_CHUNK), b""):
                     self.sha256.update(chunk)
+
+    def _general(self):
+        """The general reader: text decoded a window at a time; it hands over to the fast reader wherever a
+        feature starts a line and the file so far has been one feature per line."""
+        while len(self._data) < len(codecs.BOM_UTF8) and not self._eof:
+            self._read(keep_from=0)
+        bom = len(codecs.BOM_UTF8) if self._data.startswith(codecs.BOM_UTF8) else 0
+        text, pos, before = "", 0, "\n"  # before: the character preceding text[0]
+        start = decoded = bom  # file offsets of text[0] and of the first byte not decoded yet
+        eof, invalid = False, ""  # eof: text holds the rest of the file; invalid: why the bytes after it cannot
+
+        def more() -> None:
+            nonlocal text, pos, before, start, decoded, eof, invalid
+            if invalid:
+                raise _NotUtf8Error(decoded, invalid)
+            start += len(text[:pos].encode("utf-8"))
+            before = text[pos - 1] if pos else before
+            text, pos = text[pos:], 0
+            while True:
+                available = self._offset + len(self._data)
+                end = min(available, decoded + max(TEXT_WINDOW, len(text)))
+                final = self._eof and end == available
+                if not final:
+                    end = self._offset + _character_boundary(self._data, decoded - self._offset, end - self._offset)
+                if end > decoded or final:
+                    break
+                self._read(keep_from=start)
+            piece = self._data[decoded - self._offset : end - self._offset]
+            try:
+                text += piece.decode("utf-8")
+            except UnicodeDecodeError as error:  # keep what precedes the bad byte; refuse once more is needed
+                text += piece[: error.start].decode("utf-8")
+                decoded, invalid = decoded + error.start, error.reason
+                return
+            decoded, eof = end, final
+
+        while (found := _FEATURES_ARRAY.search(text, pos)) is None:
+            if eof:
+                self.fatal = "no FeatureCollection 'features' array found"
+                return
+            more()
+        pos = found.end()
+        index, by_line, fast_declined = 0, True, False
+        while True:
+            gap = _SEPARATOR.match(text, pos)
+            if gap.end() >= len(text):
+                if eof:
+                    self.fatal = f"the file ends inside the features array (after {index} features)"
+                    return
+                more()
+                continue
+            pos = gap.end()
+            starts_line = (text[pos - 1] if pos else before) == "\n"
+            if text[pos] == "]":
+                return
+            if by_line and starts_line and not fast_declined:
+                offset, index = yield from self._fast_lines(start + len(text[:pos].encode("utf-8")), index)
+                text, pos, before, start, decoded, eof, invalid = "", 0, "\n", offset, offset, False, ""
+                fast_declined = True  # it stopped at an element it does not take: the next one is ours
+                continue
+            fast_declined = False
+            try:
+                value, end = _SCANNER.raw_decode(text, pos)
+            except json.JSONDecodeError as error:
+                if not eof and (error.pos >= len(text) - _END_SLACK or error.msg.startswith("Unterminated")):
+                    more()
+                    continue
+                yield index, None, None, f"{error.msg} at character {error.pos - pos} of the feature"
+                index += 1
+                if not (by_line and starts_line):
+                    self.fatal = f"JSON syntax error in feature {index - 1}; the rest of the file was not read"
+                    return
+                while (newline := text.find("\n", pos)) < 0 and not eof:
+                    more()
+                if newline < 0:
+                    return
+                pos = newline + 1
+                continue
+            element = text[pos:end]
+            by_line = by_line and starts_line and "\n" not in element
+            pos = end
+            yield index, element, value, None
+            index += 1
+
+    def _fast_lines(self, offset: int, index: int):
+        """The fast reader, from the line at file offset ``offset``: yields ``_Block``s; returns the offset of
+        the first line it does not take (or the end of the whole lines) and that element's index."""
+        fast, declined = self._fast, False
+        while not declined and (self._base <= offset < self._base + self._starts[-1] or self._next_lines(offset)):
+            lines, bulk, starts = self._lines, self._bulk, self._starts
+            number = int(np.searchsorted(starts, offset - self._base))  # (the general reader took the lines before)
+            features, texts, first = [], [], index
+            while number < len(lines):
+                if bulk[number]:  # a run of lines "{...},": one call decodes them, up to one it refuses
+                    stop = self._breaks[np.searchsorted(self._breaks, number)]
+                    run = list(map(_WITHOUT_LAST_BYTE, islice(lines, number, stop)))
+                    decoded = len(features)
+                    with contextlib.suppress(msgspec.MsgspecError):
+                        features.extend(map(fast.decode, run))
+                    decoded = len(features) - decoded
+                    texts += run[:decoded]
+                    index += decoded
+                    number += decoded
+                    if decoded == len(run):
+                        continue
+                line = lines[number]
+                feature_text = line.rstrip(b" \t\r,")
+                number += 1
+                if not feature_text:  # a blank line, or one of commas, only separates (as in the general reader)
+                    continue
+                try:
+                    if feature_text[0] != 0x7B:  # "{"
+                        raise msgspec.DecodeError
+                    feature = fast.decode(feature_text)
+                except msgspec.MsgspecError:
+                    learned = self._learned(feature_text) if feature_text[0] == 0x7B else None
+                    if learned is None:
+                        declined = True
+                        number -= 1
+                        break
+                    if features:  # decoded without the new keys
+                        yield _Block(first, features, texts, fast)
+                        features, texts, first = [], [], index
+                    self._fast = fast = learned
+                    feature = fast.decode(feature_text)
+                features.append(feature)
+                texts.append(feature_text)
+                index += 1
+            offset = self._base + int(starts[number])
+            if features:
+                yield _Block(first, features, texts, fast)
+        return offset, index
+
+    def _learned(self, line: bytes) -> _FastDecoder | None:
+        """The fast decoder that takes ``line``, if a decoder knowing its new property keys would."""
+        learned = self._fast.learned(line)
+        if learned is None:
+            return None
+        try:
+            learned.decode(line)
+        except msgspec.MsgspecError:
+            return None
+        return learned
+
+    def _next_lines(self, offset: int) -> bool:
+        """Split the whole lines of valid UTF-8 from file offset ``offset`` on into ``_lines``; False if none.
+        ``_bulk`` marks the lines "{...}," (as in our exports), which are decoded in bulk."""
+        while (end := self._data.rfind(b"\n", offset - self._offset) + 1) == 0:
+            if self._eof:
+                return False
+            self._read(keep_from=offset)
+        begin = offset - self._offset
+        block, end = (self._data if begin == 0 else self._data[begin:]), end - begin  # (a copy only after a hand-over)
+        if (invalid := _first_invalid_utf8(block, end)) is not None:
+            end = block.rfind(b"\n", 0, invalid) + 1  # up to the line with the bad byte
+            if not end:
+                return False
+            block = block[:end]
+        lines = block.split(b"\n")
+        lines.pop()  # (what follows the last "\n": a line the next chunk ends)
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        starts = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=starts[1:])
+        text = np.frombuffer(block, dtype=np.uint8)
+        firsts, lasts = text[starts[:-1]], text[np.maximum(starts[1:] - 2, 0)]  # (meaningful when not empty)
+        self._bulk = (lengths >= 2) & (firsts == ord("{")) & (lasts == ord(","))
+        self._breaks = np.append(np.flatnonzero(~self._bulk), len(lines))  # where each run of such lines ends
+        self._lines, self._starts, self._base = lines, starts, offset
+        return True
 
 
 class GeoJsonSource:
@@ -223,9 +512,31 @@ class GeoJsonSource:
             rejections.append(Rejection(self.name, table.name, file, row, rule, message))
 
         columns: dict[str, None] = {}  # property columns in order of first appearance
-        batches, rows, pending = [], 0, []
+        batches, rows, pending, pending_features = [], 0, [], 0
+
+        def spool_pending() -> None:
+            nonlocal rows, pending, pending_features
+            batch = _batch_table(pending, reject)
+            batches.append(spool / f"{len(batches):06d}.arrow")
+            with ipc.new_file(batches[-1], batch.schema) as writer:
+                writer.write_table(batch)
+            rows += batch.num_rows
+            pending, pending_features = [], 0
+
         features = _FeatureStream(path)
-        for index, text, value, error in features:
+        for item in features:
+            if isinstance(item, _Block):
+                columns.update(dict.fromkeys(item.decoder.columns))  # (update keeps a known key where it is)
+                taken = 0
+                while taken < len(item):
+                    part = item.cut(taken, taken + self.batch_size - pending_features)
+                    pending.append(part)
+                    pending_features += len(part)
+                    taken += len(part)
+                    if pending_features >= self.batch_size:
+                        spool_pending()
+                continue
+            index, text, value, error = item
             if error is not None:
                 reject(index, "invalid_json", error)
                 continue
@@ -242,14 +553,13 @@ class GeoJsonSource:
                 value = _DECODER.decode(text)
                 properties = {_column_name(k): _text(v) for k, v in (value.get("properties") or {}).items()}
                 feature_id = _text(value.get("id"))
+            columns.update(dict.fromkeys(properties))
             pending.append((index, text, properties, feature_id, value["geometry"] is not None))
-            if len(pending) >= self.batch_size:
-                rows += self._spool_batch(pending, spool / f"{len(batches):06d}.arrow", columns, reject)
-                batches.append(spool / f"{len(batches):06d}.arrow")
-                pending = []
-        if pending:
-            rows += self._spool_batch(pending, spool / f"{len(batches):06d}.arrow", columns, reject)
-            batches.append(spool / f"{len(batches):06d}.arrow")
+            pending_features += 1
+            if pending_features >= self.batch_size:
+                spool_pending()
+        last = _batch_table(pending, reject) if pending else None  # held, not spooled: read once more anyway
+        rows += last.num_rows if last else 0
         if features.fatal:
             reject(None, "unreadable_file", features.fatal)
         schema = schema_for(list(columns))
@@ -260,67 +570,20 @@ class GeoJsonSource:
             "features": rows,
             "columns": list(columns),
         }
-        return Extraction(schema, self._conformed(batches, schema, spool), state=new_state, rejections=rejections)
+        conformed = self._conformed(batches, last, schema, spool)
+        return Extraction(schema, conformed, state=new_state, rejections=rejections)
 
-    def _spool_batch(self, features: list, target: Path, columns: dict, reject) -> int:
-        """Convert parsed features to one Arrow batch (its own columns) in ``target``; returns rows kept."""
-        has_geometry = np.array([feature[4] for feature in features], dtype=bool)
-        texts = np.array([feature[1] for feature in features], dtype=object)
-        geometry = np.full(len(features), None, dtype=object)
-        geometry[has_geometry] = shapely.from_geojson(texts[has_geometry], on_invalid="ignore")
-        keep = np.ones(len(features), dtype=bool)
-        for position in np.flatnonzero(has_geometry & shapely.is_missing(geometry)).tolist():
-            index, text, *_ = features[position]  # GEOS may have balked at the rest of the feature: try alone
-            parsed = _DECODER.decode(text)["geometry"]
-            retried = shapely.from_geojson(json.dumps(_plain(parsed)), on_invalid="ignore")
-            if retried is None:
-                reject(index, "unreadable_geometry", "geometry is not a readable GeoJSON geometry")
-                keep[position] = False
-            else:
-                geometry[position] = retried
-        kept = [feature for feature, ok in zip(features, keep.tolist(), strict=True) if ok]
-        geometry = geometry[keep]
-        present = ~shapely.is_missing(geometry)
-        batch_columns: dict[str, list] = {}
-        for row, (_, _, properties, _, _) in enumerate(kept):
-            for name, text in properties.items():
-                if name not in batch_columns:
-                    batch_columns[name] = [None] * len(kept)
-                    columns.setdefault(name, None)
-                batch_columns[name][row] = text
-        type_ids = shapely.get_type_id(geometry)
-        valid = shapely.is_valid(geometry)
-        index = np.array([feature[0] for feature in kept], dtype=np.int64)
-        wkb = shapely.to_wkb(geometry, flavor="iso")  # None where there is no geometry
-        arrays = {
-            "feature_index": pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)]),
-            "feature_id": _arrow_texts([feature[3] for feature in kept], pa.string()),
-            **{name: _arrow_texts(values, pa.string()) for name, values in batch_columns.items()},
-            "geometry": _arrow_texts(wkb.tolist(), pa.binary()),
-            "geometry_type": _arrow_texts(
-                [_GEOMETRY_TYPES[t] if t >= 0 else None for t in type_ids.tolist()], pa.string()
-            ),
-            "geometry_valid": _arrow_booleans(valid, present),
-        }
-        table = pa.table(arrays)
-        with ipc.new_file(target, table.schema) as writer:
-            writer.write_table(table)
-        return table.num_rows
-
-    def _conformed(self, batches: list[Path], schema: pa.Schema, spool: Path) -> Iterator[pa.RecordBatch]:
-        """The spooled batches in the file's final schema (properties a batch lacked are null)."""
+    def _conformed(
+        self, batches: list[Path], last: pa.Table | None, schema: pa.Schema, spool: Path
+    ) -> Iterator[pa.RecordBatch]:
+        """The spooled batches, then the last, in the file's final schema (properties a batch lacked are null)."""
         try:
             for path in batches:
-                with ipc.open_file(path) as reader:
-                    table = reader.read_all()
-                arrays = [
-                    table.column(field.name)
-                    if field.name in table.column_names
-                    else pa.nulls(table.num_rows, field.type)
-                    for field in schema
-                ]
-                yield from pa.Table.from_arrays(arrays, schema=schema).combine_chunks().to_batches()
+                with pa.memory_map(str(path)) as source:
+                    yield from _conform(ipc.open_file(source).read_all(), schema)
                 path.unlink()
+            if last is not None:
+                yield from _conform(last, schema)
         finally:
             shutil.rmtree(spool, ignore_errors=True)
 
@@ -328,6 +591,157 @@ class GeoJsonSource:
         for spool in self._spools:
             shutil.rmtree(spool, ignore_errors=True)
         self._spools.clear()
+
+
+def _batch_table(pending: list, reject) -> pa.Table:
+    """One Arrow table (of their own columns) for the pending features: runs of fast blocks and of general
+    features, in order (a batch of fast blocks only is one chunk, that nothing has to copy again)."""
+    tables = []
+    for fast, run in groupby(pending, key=lambda part: isinstance(part, _Block)):
+        parts = list(run)
+        tables.append(_blocks_table(parts, reject) if fast else _general_table(parts, reject))
+    return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> list[pa.RecordBatch]:
+    """``table`` as one record batch of ``schema``: a column it lacks is all null."""
+    arrays = [
+        table.column(field.name) if field.name in table.column_names else pa.nulls(table.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema).combine_chunks().to_batches()
+
+
+def _general_table(features: list, reject) -> pa.Table:
+    """The table of features the general reader parsed: ``(index, text, properties, feature_id, has_geometry)``."""
+    has_geometry = np.array([feature[4] for feature in features], dtype=bool)
+    texts = np.array([feature[1] for feature in features], dtype=object)
+    geometry = np.full(len(features), None, dtype=object)
+    indexes = np.array([feature[0] for feature in features], dtype=np.int64)
+    geometry[has_geometry] = _read_geometries(texts[has_geometry], indexes[has_geometry].tolist(), reject)
+    keep = ~(has_geometry & shapely.is_missing(geometry))
+    kept = [feature for feature, ok in zip(features, keep.tolist(), strict=True) if ok]
+    property_columns: dict[str, list] = {}
+    for row, (_, _, properties, _, _) in enumerate(kept):
+        for name, text in properties.items():
+            if name not in property_columns:
+                property_columns[name] = [None] * len(kept)
+            property_columns[name][row] = text
+    return _table(
+        indexes[keep],
+        _arrow_texts([feature[3] for feature in kept], pa.string()),
+        {name: _arrow_texts(values, pa.string()) for name, values in property_columns.items()},
+        geometry[keep],
+        _arrow_texts(shapely.to_wkb(geometry[keep], flavor="iso").tolist(), pa.binary()),
+    )
+
+
+def _blocks_table(blocks: list[_Block], reject) -> pa.Table:
+    """The table of consecutive fast blocks: columns from the raw JSON values in bulk, coordinates read
+    without GEOS where they are plain."""
+    features = list(chain.from_iterable(block.features for block in blocks))
+    index = np.concatenate([np.arange(b.first_index, b.first_index + len(b), dtype=np.int64) for b in blocks])
+    geometries = list(map(_GEOMETRY, features))
+    has_geometry = np.fromiter(map(is_not, geometries, repeat(None)), dtype=bool, count=len(features))
+    kinds = list(map(_TYPE, compress(geometries, has_geometry)))
+    with_geometry = np.flatnonzero(has_geometry)
+    if len(set(kinds)) > 1:
+        by_kind = {kind: with_geometry[np.array(kinds, dtype=object) == kind] for kind in dict.fromkeys(kinds)}
+    else:
+        by_kind = {kinds[0]: with_geometry} if kinds else {}
+    geometry = np.full(len(features), None, dtype=object)
+    wkb_parts, wkb_rows = [], []  # WKB arrays, and the rows they are of
+    for_geos = []  # rows whose geometry only GEOS's own reader can decide on
+    for kind, rows in by_kind.items():
+        if kind not in _RAGGED:
+            for_geos.append(rows)
+            continue
+        shapes, wkb, built = _ragged_geometries(kind, [geometries[row].coordinates for row in rows.tolist()])
+        geometry[rows[built]] = shapes
+        wkb_parts.append(wkb)
+        wkb_rows.append(rows[built])
+        for_geos.append(np.delete(rows, built))
+    keep = np.ones(len(features), dtype=bool)
+    if for_geos and len(for_geos := np.sort(np.concatenate(for_geos))):
+        lines = list(chain.from_iterable(block.lines for block in blocks))
+        read = _read_geometries(
+            np.array([lines[row] for row in for_geos.tolist()], dtype=object), index[for_geos].tolist(), reject
+        )
+        geometry[for_geos] = read
+        readable = ~shapely.is_missing(read)
+        keep[for_geos[~readable]] = False
+        wkb_parts.append(
+            _arrow_texts(shapely.to_wkb(read[readable], flavor="iso").tolist(), pa.binary()).cast(pa.large_binary())
+        )
+        wkb_rows.append(for_geos[readable])
+    wkb = _in_rows(wkb_parts, wkb_rows, len(features))
+    decoder = blocks[-1].decoder  # (it knows every key the earlier blocks' decoders know, and in that order)
+    properties = []
+    for block in blocks:
+        of_block = [feature.properties for feature in block.features]
+        if None in of_block:
+            of_block = [block.decoder.no_properties if p is None else p for p in of_block]
+        properties.append(of_block)
+    columns = {}
+    for number, name in enumerate(decoder.columns):
+        raws = []
+        for block, of_block in zip(blocks, properties, strict=True):
+            known = number < len(block.decoder.getters)
+            raws += map(block.decoder.getters[number], of_block) if known else [_ABSENT] * len(of_block)
+        columns[name] = _json_texts(raws)
+    table = _table(index, _json_texts([feature.id for feature in features]), columns, geometry, wkb)
+    return table if keep.all() else table.filter(keep)
+
+
+def _in_rows(parts: list[pa.Array], rows: list[np.ndarray], count: int) -> pa.Array:
+    """The values of ``parts`` (``rows[i]``: the row of each value of ``parts[i]``) in ``count`` rows as one
+    binary array; null in a row none gives."""
+    if not parts:
+        return pa.nulls(count, pa.binary())
+    values = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+    rows = np.concatenate(rows)
+    if len(rows) < count or not (rows[1:] > rows[:-1]).all():
+        taken = np.zeros(count, dtype=np.int64)
+        taken[rows] = np.arange(len(rows))
+        present = np.zeros(count, dtype=bool)
+        present[rows] = True
+        indices = pa.Array.from_buffers(
+            pa.int64(), count, [pa.py_buffer(np.packbits(present, bitorder="little")), pa.py_buffer(taken)]
+        )
+        values = values.take(indices)
+    return values.cast(pa.binary())
+
+
+def _read_geometries(texts: np.ndarray, indexes: list[int], reject) -> np.ndarray:
+    """GEOS's reading of the features ``texts`` (their geometry; None where it is unreadable, rejected)."""
+    geometry = shapely.from_geojson(texts, on_invalid="ignore")
+    for position in np.flatnonzero(shapely.is_missing(geometry)).tolist():
+        text = texts[position]  # GEOS may have balked at the rest of the feature: try the geometry alone
+        parsed = _DECODER.decode(text if isinstance(text, str) else text.decode("utf-8"))["geometry"]
+        geometry[position] = shapely.from_geojson(json.dumps(_plain(parsed)), on_invalid="ignore")
+        if geometry[position] is None:
+            reject(indexes[position], "unreadable_geometry", "geometry is not a readable GeoJSON geometry")
+    return geometry
+
+
+def _table(
+    index: np.ndarray, feature_id: pa.Array, properties: dict[str, pa.Array], geometry: np.ndarray, wkb: pa.Array
+) -> pa.Table:
+    """The landed columns of some features (``geometry`` with None where a feature has none, ``wkb`` its WKB)."""
+    present = ~shapely.is_missing(geometry)
+    validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    type_ids = np.maximum(shapely.get_type_id(geometry), 0).astype(np.int32)
+    kinds = pa.Array.from_buffers(pa.int32(), len(geometry), [validity, pa.py_buffer(type_ids)])
+    return pa.table(
+        {
+            "feature_index": pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)]),
+            "feature_id": feature_id,
+            **properties,
+            "geometry": wkb,
+            "geometry_type": pa.DictionaryArray.from_arrays(kinds, _GEOMETRY_TYPE_NAMES).cast(pa.string()),
+            "geometry_valid": _arrow_booleans(shapely.is_valid(geometry), present),
+        }
+    )
 
 
 def _arrow_texts(values: list, kind: pa.DataType) -> pa.Array:
@@ -350,6 +764,214 @@ def _arrow_booleans(values: np.ndarray, present: np.ndarray) -> pa.Array:
     validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
     nulls = int(len(present) - present.sum())
     return pa.Array.from_buffers(pa.bool_(), len(values), [validity, bits], null_count=nulls)
+
+
+_QUOTE, _BACKSLASH, _NULL = ord('"'), ord("\\"), ord("n")
+_NESTED = np.zeros(256, dtype=bool)
+_NESTED[[ord("["), ord("{")]] = True
+
+
+def _json_texts(raws: list) -> pa.Array:
+    """What ``_text`` makes of each raw JSON value (``_ABSENT``: null), in bulk: a string without escapes is its
+    bytes between the quotes, a number or boolean its bytes; null is null; only an escaped string or a nested
+    value is decoded one by one."""
+    count = len(raws)
+    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=count)
+    starts = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    if starts[-1] >= 2**31:  # beyond 32-bit offsets
+        return _arrow_texts([_raw_text(raw) for raw in raws], pa.string())
+    data = np.frombuffer(b"".join(raws), dtype=np.uint8)
+    first = np.zeros(count, dtype=np.uint8)
+    present = lengths > 0
+    first[present] = data[starts[:-1][present]]
+    quoted = first == _QUOTE
+    null_literal = first == _NULL
+    special = _NESTED[first]
+    backslashes = np.flatnonzero(data == _BACKSLASH)
+    if len(backslashes):  # (only inside a string: a number, boolean or null has none)
+        special[np.searchsorted(starts, backslashes, side="right") - 1] = True
+    keep = np.ones(len(data), dtype=bool)  # the bytes that are text: not a string's quotes, not "null"
+    keep[starts[:-1][quoted]] = False
+    keep[starts[1:][quoted] - 1] = False
+    keep[(starts[:-1][null_literal][:, None] + np.arange(4)).ravel()] = False
+    if special.any():  # their bytes go too: they are replaced below
+        ends = np.zeros(len(data) + 1, dtype=np.int64)
+        np.add.at(ends, starts[:-1][special], 1)
+        np.add.at(ends, starts[1:][special], -1)
+        keep &= np.cumsum(ends[:-1]) == 0
+    valid = present & ~null_literal & ~special
+    offsets = np.zeros(count + 1, dtype=np.int32)
+    np.cumsum(np.where(valid, lengths - 2 * quoted, 0), out=offsets[1:])
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(data[keep])]
+    array = pa.Array.from_buffers(pa.string(), count, buffers, null_count=int(count - valid.sum()))
+    if special.any():
+        replacements = [_raw_text(raws[position]) for position in np.flatnonzero(special).tolist()]
+        mask = _arrow_booleans(special, np.ones(count, dtype=bool))
+        array = pc.replace_with_mask(array, mask, _arrow_texts(replacements, pa.string()))
+    return array
+
+
+def _raw_text(raw) -> str | None:
+    """``_text`` of one raw JSON value (``_ABSENT``: None)."""
+    return _text(_DECODER.decode(bytes(raw).decode("utf-8"))) if len(raw) else None
+
+
+# GeoJSON geometry types read from a flat coordinate array: (shapely type, nesting depth of "coordinates",
+# fewest members an array needs at each depth above the positions, whether the innermost arrays are rings)
+_RAGGED = {
+    "Point": (shapely.GeometryType.POINT, 1, (), False),
+    "LineString": (shapely.GeometryType.LINESTRING, 2, (2,), False),
+    "MultiPoint": (shapely.GeometryType.MULTIPOINT, 2, (1,), False),
+    "Polygon": (shapely.GeometryType.POLYGON, 3, (1, 4), True),
+    "MultiLineString": (shapely.GeometryType.MULTILINESTRING, 3, (1, 2), False),
+    "MultiPolygon": (shapely.GeometryType.MULTIPOLYGON, 4, (1, 1, 4), True),
+}
+_NUMBER, _OPENING, _CLOSING, _SEPARATING = 1, 2, 3, 4  # what a byte of "coordinates" may be (0: none of these)
+_BYTE_CLASS = np.zeros(256, dtype=np.uint8)
+_BYTE_CLASS[list(b"0123456789+-.eE")] = _NUMBER
+_BYTE_CLASS[ord("[")], _BYTE_CLASS[ord("]")] = _OPENING, _CLOSING
+_BYTE_CLASS[list(b", \t\r\n")] = _SEPARATING
+
+
+def _ragged_geometries(kind: str, raws: list) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """Geometries of ``kind`` from the raw JSON of their ``coordinates``, for those that are plain 2D numbers
+    GEOS's reader would take as they are: ``(geometries, their ISO WKB, positions in raws)``; the rest are for
+    GEOS to judge (no position, a third dimension, an empty part, a ring not closed, a number beyond a double...)."""
+    chosen, chosen_raws = np.arange(len(raws)), raws
+    while len(chosen):
+        shapes, wkb, refused = _try_ragged(kind, chosen_raws)
+        if shapes is not None:
+            return shapes, wkb, chosen
+        chosen = chosen[~refused]
+        chosen_raws = [raws[i] for i in chosen.tolist()]
+    return np.empty(0, dtype=object), pa.nulls(0, pa.large_binary()), chosen
+
+
+def _try_ragged(kind: str, raws: list) -> tuple[np.ndarray | None, pa.Array | None, np.ndarray]:
+    """``(geometries, WKB, _)`` if every raw is taken, else ``(None, None, which are not)`` (the others'
+    structure is only sure once those are out of the buffer)."""
+    geometry_type, depth, fewest, rings = _RAGGED[kind]
+    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    starts = np.zeros(len(raws), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    data = np.frombuffer(b"".join(raws), dtype=np.uint8)
+    refused = lengths == 0
+
+    def refuse(offsets: np.ndarray) -> None:
+        refused[np.searchsorted(starts, offsets, side="right") - 1] = True
+
+    if data.max() <= ord("]") and not (data == ord('"')).any() and not (data == ord("+")).any():
+        # (JSON without strings, objects or lower-case letters: numbers, brackets, commas and blanks only)
+        bracket = (data & 0xF9) == 0x59  # "[" or "]", of the bytes that can be here
+        numeric = (data >= ord("-")) & ~bracket
+    else:
+        classes = _BYTE_CLASS[data]
+        if not classes.all():
+            refuse(np.flatnonzero(classes == 0))  # a string, object, true/false/null: not a number
+        bracket, numeric = (classes & 0b110) == 0b010, classes == _NUMBER
+    refused[~refused] |= data[starts[~refused]] != ord("[")
+    if refused.any():
+        return None, None, refused
+    edges = np.flatnonzero(numeric[1:] != numeric[:-1]) + 1  # every raw starts with "[" and ends with "]"
+    number_starts, number_ends = edges[0::2], edges[1::2]
+    brackets = np.flatnonzero(bracket)
+    opening = data[brackets] == ord("[")
+    level = np.cumsum(np.where(opening, 1, -1), dtype=np.int64)  # nesting depth after each bracket
+    refuse(brackets[opening & (level > depth)])
+    if refused.any():
+        return None, None, refused
+    arrays = [brackets[opening & (level == d)] for d in range(1, depth + 1)]  # the arrays opened at each depth
+    # every number must be in a position (an array at the innermost depth, that holds no array), two to each:
+    # among the positions' bounds, in order, a number in one comes after an opening bound
+    bounds = np.empty(2 * len(arrays[-1]), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = arrays[-1], brackets[~opening & (level == depth - 1)]
+    slots = np.searchsorted(bounds, number_starts)
+    if not (inside := (slots & 1) == 1).all():
+        refuse(number_starts[~inside])
+        return None, None, refused
+    refuse(arrays[-1][np.bincount(slots >> 1, minlength=len(arrays[-1])) != 2])
+    offsets = []
+    for d in range(depth - 1):
+        members = np.append(np.searchsorted(arrays[d + 1], arrays[d]), len(arrays[d + 1]))
+        refuse(arrays[d][np.diff(members) < fewest[d]])
+        offsets.append(members)
+    if refused.any():
+        return None, None, refused
+    number_offsets = np.zeros(len(number_starts) + 1, dtype=np.int64)
+    np.cumsum(number_ends - number_starts, out=number_offsets[1:])
+    texts = pa.Array.from_buffers(
+        pa.large_string(), len(number_starts), [None, pa.py_buffer(number_offsets), pa.py_buffer(data[numeric])]
+    )
+    doubles = pc.cast(texts, pa.float64())  # (not .to_numpy(): it imports pandas, a second)
+    values = np.frombuffer(doubles.buffers()[1], dtype=np.float64, count=len(doubles), offset=8 * doubles.offset)
+    # GEOS reads the integer -0 as 0 (an integer has no sign of zero), Arrow as the double -0.0
+    values = np.where((values == 0) & (number_ends - number_starts == 2), 0.0, values)
+    refuse(number_starts[~np.isfinite(values)])
+    coordinates = values.reshape(-1, 2)
+    if rings:
+        first, last = coordinates[offsets[-1][:-1]], coordinates[offsets[-1][1:] - 1]
+        refuse(arrays[-2][(first != last).any(axis=1)])
+    if refused.any():
+        return None, None, refused
+    shapes = shapely.from_ragged_array(geometry_type, coordinates, tuple(reversed(offsets)) or None)
+    return shapes, _wkb(kind, coordinates, offsets), refused
+
+
+# ISO WKB headers of each GeoJSON type, from the geometry down: (WKB type or None, whether a member count follows).
+# The deepest one comes before each of its arrays' coordinates, the others before their first descendant's.
+_WKB_HEADERS = {
+    "Point": ((1, False),),
+    "LineString": ((2, True),),
+    "MultiPoint": ((4, True), (1, False)),
+    "Polygon": ((3, True), (None, True)),
+    "MultiLineString": ((5, True), (2, True)),
+    "MultiPolygon": ((6, True), (3, True), (None, True)),
+}
+
+
+def _wkb(kind: str, coordinates: np.ndarray, offsets: list[np.ndarray]) -> pa.Array:
+    """The little-endian ISO WKB of ragged geometries of ``kind`` (as GEOS writes it), built in bulk: the
+    coordinates' bytes with each array's header inserted before them. ``offsets[d]``: where each array at depth
+    d + 1 of "coordinates" starts among those at depth d + 2."""
+    headers = _WKB_HEADERS[kind]
+    deepest = len(headers)  # depth of the arrays whose coordinates follow their header directly
+    count = len(offsets[deepest - 1]) - 1 if deepest <= len(offsets) else len(coordinates)
+    first_position = offsets[deepest - 1][:-1] if deepest <= len(offsets) else np.arange(count)
+    widths = [(5 if kind_code else 0) + (4 if counted else 0) for kind_code, counted in headers]
+    record = np.zeros((count, sum(widths)), dtype=np.uint8)
+    present = np.zeros((count, sum(widths)), dtype=bool)
+    column = 0
+    for depth, ((kind_code, counted), width) in enumerate(zip(headers, widths, strict=True), start=1):
+        rows = np.arange(len(offsets[depth - 1]) - 1 if depth <= len(offsets) else count)
+        for inner in range(depth, deepest):  # the first descendant at the deepest header depth
+            rows = offsets[inner - 1][rows]
+        if depth == 1:
+            geometry_rows = rows
+        at = column
+        if kind_code:
+            record[rows, at] = 1  # little-endian
+            record[rows, at + 1 : at + 5] = np.frombuffer(np.uint32(kind_code).astype("<u4").tobytes(), np.uint8)
+            at += 5
+        if counted:
+            members = np.diff(offsets[depth - 1]).astype("<u4")
+            record[rows, at : at + 4] = members.view(np.uint8).reshape(-1, 4)
+        present[rows, column : column + width] = True
+        column += width
+    sizes = present.sum(axis=1)
+    headers = record[present]
+    points = coordinates.astype("<f8").view(np.uint8).ravel()
+    wkb = np.empty(len(points) + len(headers), dtype=np.uint8)
+    header_at = np.repeat(first_position * 16, sizes) + np.arange(len(headers))  # (each byte before its point)
+    wkb[header_at] = headers
+    is_point = np.ones(len(wkb), dtype=bool)
+    is_point[header_at] = False
+    wkb[is_point] = points
+    before = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(sizes, out=before[1:])
+    starts = np.append(first_position[geometry_rows] * 16 + before[geometry_rows], len(wkb))
+    return pa.Array.from_buffers(pa.large_binary(), len(geometry_rows), [None, pa.py_buffer(starts), pa.py_buffer(wkb)])
 
 
 def _feature_problem(value) -> tuple[str, str] | None:

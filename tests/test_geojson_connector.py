@@ -7,7 +7,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pyarrow as pa
@@ -247,3 +249,204 @@ def test_nested_values_keep_numbers_and_strings_apart(tmp_path):
         '{"n":1.5}', '["12",12,1.5,true,null]', '{"a":"x"}', "1.50",
     )  # fmt: skip
     assert (rows[1]["feature_id"], rows[1]["tags"], rows[1]["n"]) == ("12", "[12]", "1.50")
+
+
+# The fast reader (lines "{...},", decoded in bulk) and the general one (any layout) must land the same thing.
+
+
+def _json_number(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+numbers = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["419.00", "1E5", "-0", "0.0", "-0.0", "1e-7", "-2.5E+3", "1e400"]),
+)
+json_strings = st.builds(json.dumps, st.text(max_size=8), ensure_ascii=st.booleans())
+scalars = st.one_of(numbers, json_strings, st.sampled_from(["true", "false", "null"]))
+nested = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4)),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    max_leaves=6,
+).map(lambda value: json.dumps(value, ensure_ascii=False))
+values = st.one_of(scalars, scalars, nested)
+keys = st.sampled_from(["a", "b", "名称", "geometry", "feature_index", "k,\n", 'q"'])
+properties = st.one_of(
+    st.lists(st.tuples(keys, values), max_size=5).map(
+        lambda pairs: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in pairs) + "}"
+    ),
+    st.sampled_from(["null", "{}"]),
+)
+coordinate = st.one_of(
+    st.integers(-180, 180).map(str),
+    st.floats(-180, 180, allow_nan=False).map(repr),
+    st.sampled_from(["-0", "1E1", "0.5e-3"]),
+)
+position = st.tuples(coordinate, coordinate).map(lambda xy: f"[{xy[0]},{xy[1]}]")
+
+
+def _array(items) -> str:
+    return "[" + ",".join(items) + "]"
+
+
+line = st.lists(position, min_size=2, max_size=5).map(_array)
+ring = st.lists(position, min_size=3, max_size=6).map(lambda ps: _array([*ps, ps[0]]))
+polygon = st.lists(ring, min_size=1, max_size=2).map(_array)
+coordinates_of = {
+    "Point": position,
+    "LineString": line,
+    "MultiPoint": st.lists(position, min_size=1, max_size=3).map(_array),
+    "Polygon": polygon,
+    "MultiLineString": st.lists(line, min_size=1, max_size=2).map(_array),
+    "MultiPolygon": st.lists(polygon, min_size=1, max_size=2).map(_array),
+}
+odd_coordinates = st.sampled_from(
+    ["[]", "[[]]", '"x"', "[1,2,3]", "[[1,2,3],[4,5,6]]", "[[1,2]]", "[[[0,0],[1,0],[0,1]]]", "[[0,0],[1,1],[1e400,0]]"]
+)
+geometries = st.one_of(
+    st.sampled_from(list(coordinates_of))
+    .flatmap(lambda kind: st.tuples(st.just(kind), coordinates_of[kind] | odd_coordinates))
+    .map(lambda kc: f'{{"type":"{kc[0]}","coordinates":{kc[1]}}}'),
+    st.just("null"),
+    st.just('{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[1,2]}]}'),
+    st.just('{"type":"Circle","coordinates":[1,2]}'),
+)
+features = st.builds(
+    lambda props, geometry, id_, spaced: (
+        '{"type":"Feature"'
+        + (f',"id":{id_}' if id_ is not None else "")
+        + f',"properties":{props}'
+        + (f', "geometry": {geometry.replace(",", ", ")}' if spaced else f',"geometry":{geometry}')
+        + "}"
+    ),
+    properties,
+    geometries,
+    st.none() | scalars | nested,
+    st.booleans(),
+)
+not_features = st.sampled_from(
+    [
+        '{"type":"Point","coordinates":[1,2]}',
+        '{"type":"Feature","properties":{}}',
+        '{"type":"Feature","properties":[1],"geometry":null}',
+        '{"type":"Feature","properties":{"n":NaN},"geometry":null}',  # not JSON, but the general reader's
+        "[1,2]",
+    ]
+)
+broken_lines = st.sampled_from(
+    [
+        '{"type":"Feature","properties":{"k":"cut"},"geometry":{"type":"Po',
+        '{"type":"Feature","properties":{"k":1,},"geometry":null}',
+        '{"type":"Feature","properties":{},"geometry":null}}',
+        '  {"type":"Feature","properties":{},"geometry":null}',
+        '{"type":"Feature","properties":{},"geometry":null} {"type":"Feature","properties":{},"geometry":null}',
+        "",
+    ]
+)
+
+
+def _landed(directory: Path, batch_size: int, general_only: bool = False):
+    """The table and (row, rule, message) of the rejections; ``general_only``: without the fast reader."""
+
+    def decline(self, offset, index):
+        return offset, index
+        yield
+
+    source = GeoJsonSource(SOURCE, directory, batch_size=batch_size)
+    with mock.patch.object(geojson._FeatureStream, "_fast_lines", decline) if general_only else nullcontext():
+        try:
+            extraction = source.extract(TABLE, {})
+            landed = pa.Table.from_batches(list(extraction.batches), extraction.schema)
+        finally:
+            source.close()
+    return landed, [(r.row, r.rule, r.message) for r in extraction.rejections], extraction.state
+
+
+def _write_text(directory: Path, text: str) -> None:
+    (directory / "parcels.geojson").write_text(text, encoding="utf-8")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(features | not_features, max_size=12), st.integers(1, 5))
+def test_every_layout_lands_the_same(items, batch_size):
+    """One feature per line (the fast reader) lands what one line or indented lines (the general reader) land."""
+    layouts = {
+        "lines": '{"type":"FeatureCollection","features":[\n' + ",\n".join(items) + "\n]}\n",
+        "compact": '{"type":"FeatureCollection","features":[' + ",".join(items) + "]}",
+        "indented": '{\n  "type": "FeatureCollection",\n  "features": [\n    ' + ",\n    ".join(items) + "\n  ]\n}\n",
+    }
+    landed = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for layout, text in layouts.items():
+            _write_text(Path(directory), text)
+            table, rejections, state = _landed(Path(directory), batch_size)
+            landed[layout] = (table, [(row, rule) for row, rule, _ in rejections], state["columns"])
+    assert landed["lines"][0].schema == landed["compact"][0].schema == landed["indented"][0].schema
+    assert landed["lines"][0].to_pylist() == landed["compact"][0].to_pylist() == landed["indented"][0].to_pylist()
+    assert landed["lines"][1:] == landed["compact"][1:] == landed["indented"][1:]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(features | not_features | broken_lines, max_size=12),
+    st.integers(1, 5),
+    st.sampled_from([",\n", "\n", ",\r\n", ",\n\n"]),
+)
+def test_the_fast_reader_decides_as_the_general_one(items, batch_size, separator):
+    """Whatever the lines hold, reading them fast lands what the general reader alone lands, rejections included."""
+    text = '{"type":"FeatureCollection","features":[\n' + separator.join(items) + "\n]}\n"
+    with tempfile.TemporaryDirectory() as directory:
+        _write_text(Path(directory), text)
+        fast = _landed(Path(directory), batch_size)
+        general = _landed(Path(directory), batch_size, general_only=True)
+    assert fast[0].schema == general[0].schema
+    assert fast[0].to_pylist() == general[0].to_pylist()
+    assert fast[1:] == general[1:]
+
+
+def test_coordinates_read_as_geos_reads_them(tmp_path):
+    """Numbers in any JSON form land as the doubles GEOS's own reader makes of them (the integer -0 is 0)."""
+    texts = ["-0", "-0.0", "1E5", "0.1", "12345678901234567890123", "4.9e-324", "-1.7976931348623157e308"]
+    write(
+        tmp_path,
+        [
+            f'{{"type":"Feature","properties":{{}},"geometry":{{"type":"Point","coordinates":[{t},{t}]}}}}'
+            for t in texts
+        ],
+    )
+    landed, extraction = extract(tmp_path)
+    assert not extraction.rejections
+    expected = [
+        shapely.to_wkb(shapely.from_geojson(f'{{"type":"Point","coordinates":[{t},{t}]}}'), flavor="iso") for t in texts
+    ]
+    assert landed.column("geometry").to_pylist() == expected
+
+
+def test_keys_first_seen_late_and_many_keys(tmp_path):
+    """Keys the fast reader meets late, or more than its struct holds, still land, in order of first appearance."""
+    many = {f"k{i}": i for i in range(geojson.MAX_FAST_KEYS + 5)}
+    items = [
+        feature(shapely.Point(0, 0), a=1),
+        feature(shapely.Point(1, 1), b="x", a=2),
+        feature(shapely.Point(2, 2), **many),
+    ]
+    write(tmp_path, items)
+    landed, extraction = extract(tmp_path)
+    assert not extraction.rejections
+    assert landed.schema.names[2:5] == ["a", "b", "k0"]
+    assert landed.column("b").to_pylist() == [None, "x", None]
+    assert landed.column(f"k{geojson.MAX_FAST_KEYS + 4}").to_pylist() == [None, None, str(geojson.MAX_FAST_KEYS + 4)]
+
+
+def test_bytes_that_are_not_utf8_refuse_the_rest_of_the_file(tmp_path):
+    good = json.dumps(feature(shapely.Point(1, 2), k="宗地"), ensure_ascii=False).encode()
+    bad = good.replace("宗".encode(), b"\xff\xfe")
+    for layout in (b",\n", b","):
+        (tmp_path / "parcels.geojson").write_bytes(
+            b'{"type":"FeatureCollection","features":[\n' + layout.join([good, good, bad, good]) + b"\n]}\n"
+        )
+        landed, extraction = extract(tmp_path)
+        assert landed.column("feature_index").to_pylist() == [0, 1]
+        assert [(r.row, r.rule) for r in extraction.rejections] == [(None, "unreadable_file")]
+        assert "not UTF-8" in extraction.rejections[0].message
