@@ -199,7 +199,7 @@ def write_registry_events(
     end = (last + 1) * SECONDS_PER_DAY - 1
     orphan_person = _orphan_person(len(people))
 
-    moves = _render_moves(_simulate_moves(people, households, seed, last, end), people)
+    moves = _render_moves(_simulate_moves(people, households, seed, last, end), people, households)
     changes = _render_name_changes(_simulate_name_changes(people, seed, last, end), people)
     move_plan = plan_defects(
         stream(seed, "defects/hukou/moves"),
@@ -223,6 +223,7 @@ def write_registry_events(
     with sqlite_database(hukou_path) as connection:
         write_table(connection, MOVES, moves, move_plan)
         write_table(connection, NAME_CHANGES, changes, change_plan)
+    del moves, changes  # written: their arrays need not outlive them while the business registry's are made
 
     orphan_uscc = _orphan_uscc(enterprises)
     reports = _render_reports(_simulate_reports(enterprises, seed, as_of, end), enterprises)
@@ -340,34 +341,45 @@ def _simulate_moves(people: Population, households: Households, seed: int, last:
         rng.integers(0, len(ZHENGZHOU_DIVISIONS), count),
     )
     from_address = draw_addresses(rng, from_division, "home")
-    to_address = households.address[household].astype(StringDType())
-    # Each earlier move ends where the next one starts.
+    # Each earlier move ends where the next one starts; the last at the household's address. The texts are
+    # picked when rendering: a whole-city copy of the destination addresses would cost hundreds of MB.
     chained = np.flatnonzero(~is_last)
     to_division[chained] = from_division[chained + 1]
-    to_address[chained] = from_address[chained + 1]
+    next_move = np.where(is_last, -1, np.arange(1, count + 1))
     order = _in_order(rng, day, rank, person)
     updated = later_touch(rng, office_hours(rng, day), end, untouched_share=0.85)
-    return {
-        "person": person[order],
-        "day": day[order],
-        "from_division": from_division[order],
-        "from_address": from_address[order],
-        "to_division": to_division[order],
-        "to_address": to_address[order],
-        "updated_at": updated[order],
+    position = np.empty(count, dtype=np.int64)
+    position[order] = np.arange(count)
+    moves = {
+        "person": person,
+        "day": day,
+        "from_division": from_division,
+        "from_address": from_address,
+        "to_division": to_division,
+        "to_household": np.where(is_last, household, -1),
+        "to_move": np.where(is_last, -1, position[np.maximum(next_move, 0)]),  # whose from_address is the to_address
+        "updated_at": updated,
     }
+    del person, day, from_division, from_address, to_division, household, updated, next_move, position
+    for name in moves:  # one whole-city copy at a time
+        moves[name] = moves[name][order]
+    return moves
 
 
-def _render_moves(moves: dict, people: Population) -> _Rendered:
+def _render_moves(moves: dict, people: Population, households: Households) -> _Rendered:
     def render(rows: np.ndarray) -> dict[str, np.ndarray]:
         person = moves["person"][rows]
+        to_household, to_move = moves["to_household"][rows], moves["to_move"][rows]
+        to_address = np.empty(len(rows), dtype=StringDType())
+        to_address[to_household >= 0] = households.address[to_household[to_household >= 0]]
+        to_address[to_move >= 0] = moves["from_address"][to_move[to_move >= 0]]
         return {
             "person_id": person + 1,
             "id_number": people.id_numbers(person),
             "from_division_code": DIVISION_CODES[moves["from_division"][rows]].astype("U6"),
             "from_address": moves["from_address"][rows],
             "to_division_code": DIVISION_CODES[moves["to_division"][rows]].astype("U6"),
-            "to_address": moves["to_address"][rows],
+            "to_address": to_address,
             "moved_on": format_dates(moves["day"][rows]),
             "updated_at": format_timestamps(moves["updated_at"][rows]),
         }
@@ -459,16 +471,22 @@ def _simulate_reports(enterprises: Enterprises, seed: int, as_of: dt.date, end: 
     base = size[np.arange(count), enterprises.entity_type]
     employees = np.maximum(np.round(base[entity] * rng.lognormal(0, 0.2, len(year))), 1).astype(np.int64)
     revenue = employees * rng.lognormal(np.log(20.0), 0.8, len(year))  # 万元 a year
+    del keep, rank, size, base
     order = _in_order(rng, filed, entity)
     updated = later_touch(rng, office_hours(rng, filed), end, untouched_share=0.9)
-    return {
-        "entity": entity[order],
-        "year": year[order],
-        "employees": employees[order],
-        "band": np.searchsorted(_REVENUE_EDGES, revenue[order]),
-        "day": filed[order],
-        "updated_at": updated[order],
+    # Narrow types, and one whole-city copy at a time: at scale 1.0 there are some 12 million reports.
+    reports = {
+        "entity": entity.astype(np.int32),
+        "year": year.astype(np.int16),
+        "employees": employees,
+        "band": np.searchsorted(_REVENUE_EDGES, revenue).astype(np.int8),
+        "day": filed.astype(np.int32),
+        "updated_at": updated,
     }
+    del entity, year, employees, revenue, filed, updated
+    for name in reports:
+        reports[name] = reports[name][order]
+    return reports
 
 
 def _render_reports(reports: dict, enterprises: Enterprises) -> _Rendered:
