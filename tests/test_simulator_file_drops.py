@@ -23,6 +23,7 @@ import pytest
 
 from citybase.codes import id_number_problem, uscc_problem
 from citybase.simulator.defects import HOMOPHONE_NAME, HOMOPHONE_SHARE, defect_weights
+from citybase.simulator.drops import TRUTH_ROW_GROUP, TruthWriter, write_truth
 from citybase.simulator.health import (
     BIRTH_COLUMNS,
     BIRTHS_PER_RESIDENT_YEAR,
@@ -368,3 +369,24 @@ def test_credit_rating_workbooks_land_whole_with_their_dirt(drops):
     assert all(uscc_problem(t["uscc"]) is None for t in true)
     assert {t["rating"] for t in true} == set("ABMCD")
     assert all(row["评价日期"] is None or len(row["评价日期"]) == 10 for row in rows)
+
+
+def test_truth_written_in_parts_is_the_file_written_at_once(tmp_path):
+    """Credit ratings hand their truth over a month at a time: past a row group, and with an empty part, the
+    file must still be the bytes ``write_truth`` makes of all the rows at once."""
+    rows = TRUTH_ROW_GROUP + 70_000
+    key = np.arange(rows)
+    columns = {"record_key": [f"{k:x}|202512" for k in key.tolist()], "enterprise_id": (key + 1).tolist()}
+    schema = pa.schema([("record_key", pa.string()), ("enterprise_id", pa.int64())])
+    write_truth(tmp_path / "at_once.parquet", columns)
+    writer = TruthWriter(tmp_path / "in_parts.parquet", schema)
+    for start, stop in (
+        (0, 600_000),
+        (600_000, 600_000),
+        (600_000, TRUTH_ROW_GROUP + 10),
+        (TRUTH_ROW_GROUP + 10, rows),
+    ):
+        writer.extend({name: values[start:stop] for name, values in columns.items()})
+    writer.close()
+    assert pq.ParquetFile(tmp_path / "at_once.parquet").metadata.num_row_groups == 2
+    assert (tmp_path / "in_parts.parquet").read_bytes() == (tmp_path / "at_once.parquet").read_bytes()

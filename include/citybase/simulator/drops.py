@@ -37,6 +37,7 @@ FULLWIDTH_OFFSET = 0xFEE0  # '1' (U+0031) + offset = '１' (U+FF11), likewise fo
 IDEOGRAPHIC_SPACE = "\u3000"  # the full-width blank a Chinese input method types
 WHITESPACE_VARIANTS = (" {}", "{} ", " {} ", "{}" + IDEOGRAPHIC_SPACE, "{}\t")
 ID_CHECK_ALPHABET = "0123456789X"
+TRUTH_ROW_GROUP = 1024 * 1024  # the rows in a Parquet row group that pq.write_table makes by default
 
 
 def to_traditional(text: str) -> str:
@@ -115,6 +116,43 @@ def write_defects(path: Path, department: str, system: str, defects: list[Defect
 def write_truth(path: Path, columns: dict[str, list]) -> None:
     """True values as Parquet; text stays text except booleans and integer ids."""
     pq.write_table(pa.table({name: pa.array(values) for name, values in columns.items()}), path)
+
+
+class TruthWriter:
+    """``write_truth`` for columns that arrive in parts (a month at a time): the same file, byte for byte,
+    without holding every part's values. Parts are kept as Arrow columns only until they fill a row group
+    of the size ``pq.write_table`` cuts, which is then written.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._path, self._schema = path, schema
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def extend(self, columns: dict[str, list]) -> None:
+        part = pa.table({name: pa.array(values, field.type) for (name, values), field in zip(
+            columns.items(), self._schema, strict=True)}, schema=self._schema)  # fmt: skip
+        self._pending.append(part)
+        self._pending_rows += part.num_rows
+        while self._pending_rows >= TRUTH_ROW_GROUP:
+            self._write(TRUTH_ROW_GROUP)
+
+    def close(self) -> None:
+        if self._writer is None and not self._pending_rows:  # as write_truth writes empty lists: untyped
+            write_truth(self._path, {name: [] for name in self._schema.names})
+            return
+        if self._pending_rows:
+            self._write(self._pending_rows)
+        self._writer.close()
+
+    def _write(self, rows: int) -> None:
+        pending = pa.concat_tables(self._pending).combine_chunks()
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._path, self._schema)
+        self._writer.write_table(pending.slice(0, rows))
+        rest = pending.slice(rows)
+        self._pending, self._pending_rows = [rest.combine_chunks()], rest.num_rows
 
 
 def csv_lines(rows: list[tuple]) -> list[str]:

@@ -17,15 +17,16 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from openpyxl import Workbook
 
 from citybase.simulator.drops import (
     WHITESPACE_VARIANTS,
     DefectRow,
+    TruthWriter,
     plan_record_defects,
     save_reproducibly,
     write_defects,
-    write_truth,
 )
 from citybase.simulator.formats import day_number
 from citybase.simulator.market import INDIVIDUAL, LIVE, OPERATING, Enterprises
@@ -77,7 +78,7 @@ def write_credit_ratings(
         stale.unlink()
 
     rateable = np.isin(enterprises.status, [LIVE, OPERATING]) & (enterprises.entity_type != INDIVIDUAL)
-    truth: dict[str, list] = {name: [] for name in _TRUTH_COLUMNS}
+    truth = TruthWriter(truth_dir / "credit_ratings.parquet", _TRUTH_SCHEMA)  # a month's rows at a time
     defects: list[DefectRow] = []
     rows_written = 0
     current: tuple[int, np.ndarray, np.ndarray] | None = None  # rating year, rating, assessed-on day
@@ -102,22 +103,23 @@ def write_credit_ratings(
         rows = _plant(stream(seed, f"tax/defects/{label}"), true_rows, year, label, defect_rate, defects)
         _write_workbook(system_dir / file, rows, month_start, snapshot)
         rows_written += len(rows)
-        keys = [f"{uscc}|{label}" for uscc in true_rows["uscc"]]
-        for name, values in (
-            ("record_key", keys),
-            ("month", [label] * len(listed)),
-            ("uscc", true_rows["uscc"]),
-            ("name", true_rows["name"]),
-            ("rating", true_rows["rating"]),
-            ("rating_year", [year] * len(listed)),
-            ("assessed_on", [d.isoformat() for d in true_rows["assessed_on"]]),
-            ("tax_office", true_rows["tax_office"]),
-            ("enterprise_id", (listed + 1).tolist()),
-            ("file", [file] * len(listed)),
-        ):
-            truth[name].extend(values)
-
-    write_truth(truth_dir / "credit_ratings.parquet", truth)
+        del rows
+        truth.extend(
+            {
+                "record_key": [f"{uscc}|{label}" for uscc in true_rows["uscc"]],
+                "month": [label] * len(listed),
+                "uscc": true_rows["uscc"],
+                "name": true_rows["name"],
+                "rating": true_rows["rating"],
+                "rating_year": [year] * len(listed),
+                "assessed_on": [d.isoformat() for d in true_rows["assessed_on"]],
+                "tax_office": true_rows["tax_office"],
+                "enterprise_id": (listed + 1).tolist(),
+                "file": [file] * len(listed),
+            }
+        )
+        del true_rows
+    truth.close()
     write_defects(truth_dir / DEFECTS_FILE, *CREDIT_RATINGS, defects)
     key = "/".join(CREDIT_RATINGS)
     return SystemOutput(
@@ -128,9 +130,11 @@ def write_credit_ratings(
     )
 
 
-_TRUTH_COLUMNS = (
-    "record_key", "month", "uscc", "name", "rating", "rating_year", "assessed_on", "tax_office", "enterprise_id",
-    "file",
+_TRUTH_SCHEMA = pa.schema(
+    [(name, pa.int64() if name in ("rating_year", "enterprise_id") else pa.string()) for name in (
+        "record_key", "month", "uscc", "name", "rating", "rating_year", "assessed_on", "tax_office", "enterprise_id",
+        "file",
+    )]
 )  # fmt: skip
 
 
