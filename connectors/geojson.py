@@ -60,6 +60,9 @@ from connectors.registry import TableSpec
 DEFAULT_BATCH_SIZE = 50_000
 READ_CHUNK = 8 << 20
 TEXT_WINDOW = 64 << 10  # bytes the general reader decodes at a time (more while one element needs more)
+RAGGED_SLICE = 4096  # geometries whose coordinates are read at a time
+SIMPLE_RING_MAX = 8  # vertices of a one-ring polygon whose validity is judged in bulk
+VALIDITY_SLICE = 256  # geometries made at a time to check their validity (with their rings, fewer than 700)
 MAX_FAST_KEYS = 256  # property keys the fast reader's struct holds; features with others take the general reader
 _END_SLACK = 64  # a decoding error this close to the buffer's end may just be a feature cut by the chunk
 _FEATURES_ARRAY = re.compile(r'"features"\s*:\s*\[')
@@ -631,8 +634,9 @@ def _general_table(features: list, reject) -> pa.Table:
         indexes[keep],
         _arrow_texts([feature[3] for feature in kept], pa.string()),
         {name: _arrow_texts(values, pa.string()) for name, values in property_columns.items()},
-        geometry[keep],
         _arrow_texts(shapely.to_wkb(geometry[keep], flavor="iso").tolist(), pa.binary()),
+        shapely.get_type_id(geometry[keep]).astype(np.int32),
+        shapely.is_valid(geometry[keep]),
     )
 
 
@@ -649,16 +653,18 @@ def _blocks_table(blocks: list[_Block], reject) -> pa.Table:
         by_kind = {kind: with_geometry[np.array(kinds, dtype=object) == kind] for kind in dict.fromkeys(kinds)}
     else:
         by_kind = {kinds[0]: with_geometry} if kinds else {}
-    geometry = np.full(len(features), None, dtype=object)
+    type_ids = np.full(len(features), -1, dtype=np.int32)  # shapely's; -1: no geometry
+    valid = np.zeros(len(features), dtype=bool)
     wkb_parts, wkb_rows = [], []  # WKB arrays, and the rows they are of
     for_geos = []  # rows whose geometry only GEOS's own reader can decide on
     for kind, rows in by_kind.items():
         if kind not in _RAGGED:
             for_geos.append(rows)
             continue
-        shapes, wkb, built = _ragged_geometries(kind, [geometries[row].coordinates for row in rows.tolist()])
-        geometry[rows[built]] = shapes
-        wkb_parts.append(wkb)
+        validity, wkb, built = _ragged_geometries(kind, [geometries[row].coordinates for row in rows.tolist()])
+        type_ids[rows[built]] = _RAGGED[kind][0]
+        valid[rows[built]] = validity
+        wkb_parts += wkb
         wkb_rows.append(rows[built])
         for_geos.append(np.delete(rows, built))
     keep = np.ones(len(features), dtype=bool)
@@ -667,9 +673,10 @@ def _blocks_table(blocks: list[_Block], reject) -> pa.Table:
         read = _read_geometries(
             np.array([lines[row] for row in for_geos.tolist()], dtype=object), index[for_geos].tolist(), reject
         )
-        geometry[for_geos] = read
         readable = ~shapely.is_missing(read)
         keep[for_geos[~readable]] = False
+        type_ids[for_geos[readable]] = shapely.get_type_id(read[readable])
+        valid[for_geos[readable]] = shapely.is_valid(read[readable])
         wkb_parts.append(
             _arrow_texts(shapely.to_wkb(read[readable], flavor="iso").tolist(), pa.binary()).cast(pa.large_binary())
         )
@@ -689,7 +696,7 @@ def _blocks_table(blocks: list[_Block], reject) -> pa.Table:
             known = number < len(block.decoder.getters)
             raws += map(block.decoder.getters[number], of_block) if known else [_ABSENT] * len(of_block)
         columns[name] = _json_texts(raws)
-    table = _table(index, _json_texts([feature.id for feature in features]), columns, geometry, wkb)
+    table = _table(index, _json_texts([feature.id for feature in features]), columns, wkb, type_ids, valid)
     return table if keep.all() else table.filter(keep)
 
 
@@ -725,13 +732,18 @@ def _read_geometries(texts: np.ndarray, indexes: list[int], reject) -> np.ndarra
 
 
 def _table(
-    index: np.ndarray, feature_id: pa.Array, properties: dict[str, pa.Array], geometry: np.ndarray, wkb: pa.Array
+    index: np.ndarray,
+    feature_id: pa.Array,
+    properties: dict[str, pa.Array],
+    wkb: pa.Array,
+    type_ids: np.ndarray,
+    valid: np.ndarray,
 ) -> pa.Table:
-    """The landed columns of some features (``geometry`` with None where a feature has none, ``wkb`` its WKB)."""
-    present = ~shapely.is_missing(geometry)
+    """The landed columns of some features, given their geometry as WKB, shapely type id (-1: none) and
+    validity."""
+    present = type_ids >= 0
     validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
-    type_ids = np.maximum(shapely.get_type_id(geometry), 0).astype(np.int32)
-    kinds = pa.Array.from_buffers(pa.int32(), len(geometry), [validity, pa.py_buffer(type_ids)])
+    kinds = pa.Array.from_buffers(pa.int32(), len(type_ids), [validity, pa.py_buffer(np.maximum(type_ids, 0))])
     return pa.table(
         {
             "feature_index": pa.Array.from_buffers(pa.int64(), len(index), [None, pa.py_buffer(index)]),
@@ -739,7 +751,7 @@ def _table(
             **properties,
             "geometry": wkb,
             "geometry_type": pa.DictionaryArray.from_arrays(kinds, _GEOMETRY_TYPE_NAMES).cast(pa.string()),
-            "geometry_valid": _arrow_booleans(shapely.is_valid(geometry), present),
+            "geometry_valid": _arrow_booleans(valid, present),
         }
     )
 
@@ -828,6 +840,7 @@ _RAGGED = {
     "MultiLineString": (shapely.GeometryType.MULTILINESTRING, 3, (1, 2), False),
     "MultiPolygon": (shapely.GeometryType.MULTIPOLYGON, 4, (1, 1, 4), True),
 }
+_ORIENTATION_BOUND = 3.3306690738754716e-16  # Shewchuk's ccwerrboundA, (3 + 16 eps) eps
 _NUMBER, _OPENING, _CLOSING, _SEPARATING = 1, 2, 3, 4  # what a byte of "coordinates" may be (0: none of these)
 _BYTE_CLASS = np.zeros(256, dtype=np.uint8)
 _BYTE_CLASS[list(b"0123456789+-.eE")] = _NUMBER
@@ -835,24 +848,33 @@ _BYTE_CLASS[ord("[")], _BYTE_CLASS[ord("]")] = _OPENING, _CLOSING
 _BYTE_CLASS[list(b", \t\r\n")] = _SEPARATING
 
 
-def _ragged_geometries(kind: str, raws: list) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+def _ragged_geometries(kind: str, raws: list) -> tuple[np.ndarray, list[pa.Array], np.ndarray]:
     """Geometries of ``kind`` from the raw JSON of their ``coordinates``, for those that are plain 2D numbers
-    GEOS's reader would take as they are: ``(geometries, their ISO WKB, positions in raws)``; the rest are for
-    GEOS to judge (no position, a third dimension, an empty part, a ring not closed, a number beyond a double...)."""
-    chosen, chosen_raws = np.arange(len(raws)), raws
-    while len(chosen):
-        shapes, wkb, refused = _try_ragged(kind, chosen_raws)
-        if shapes is not None:
-            return shapes, wkb, chosen
-        chosen = chosen[~refused]
-        chosen_raws = [raws[i] for i in chosen.tolist()]
-    return np.empty(0, dtype=object), pa.nulls(0, pa.large_binary()), chosen
+    GEOS's reader would take as they are: ``(validity, ISO WKB arrays, positions in raws)``; the rest are for
+    GEOS to judge (no position, a third dimension, an empty part, a ring not closed, a number beyond a double...).
+    ``RAGGED_SLICE`` at a time: the arrays that reads them then stay in the processor's cache."""
+    valid, wkb, taken = [], [], []
+    for first in range(0, len(raws), RAGGED_SLICE):
+        part = raws[first : first + RAGGED_SLICE]
+        chosen = np.arange(len(part))
+        while len(chosen):
+            validity, part_wkb, refused = _try_ragged(kind, part)
+            if validity is not None:
+                valid.append(validity)
+                wkb.append(part_wkb)
+                taken.append(chosen + first)
+                break
+            chosen = chosen[~refused]
+            part = [raws[first + i] for i in chosen.tolist()]
+    if not taken:
+        return np.zeros(0, dtype=bool), [], np.zeros(0, dtype=np.int64)
+    return np.concatenate(valid), wkb, np.concatenate(taken)
 
 
 def _try_ragged(kind: str, raws: list) -> tuple[np.ndarray | None, pa.Array | None, np.ndarray]:
-    """``(geometries, WKB, _)`` if every raw is taken, else ``(None, None, which are not)`` (the others'
+    """``(validity, WKB, _)`` if every raw is taken, else ``(None, None, which are not)`` (the others'
     structure is only sure once those are out of the buffer)."""
-    geometry_type, depth, fewest, rings = _RAGGED[kind]
+    _, depth, fewest, rings = _RAGGED[kind]
     lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
     starts = np.zeros(len(raws), dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
@@ -915,8 +937,73 @@ def _try_ragged(kind: str, raws: list) -> tuple[np.ndarray | None, pa.Array | No
         refuse(arrays[-2][(first != last).any(axis=1)])
     if refused.any():
         return None, None, refused
-    shapes = shapely.from_ragged_array(geometry_type, coordinates, tuple(reversed(offsets)) or None)
-    return shapes, _wkb(kind, coordinates, offsets), refused
+    return _validity(kind, coordinates, offsets, len(raws)), _wkb(kind, coordinates, offsets), refused
+
+
+def _validity(kind: str, coordinates: np.ndarray, offsets: list, count: int) -> np.ndarray:
+    """GEOS's verdict on the validity of ragged geometries of ``kind``. A polygon of one small ring is judged in
+    bulk where that is sure to agree; the others are made and asked, ``VALIDITY_SLICE`` at a time (so many
+    shapely geometries alive at once would have the garbage collector walk the whole heap)."""
+    valid, decided = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
+    if kind == "Polygon":
+        valid, decided = _simple_polygon_validity(coordinates, offsets[1], offsets[0])
+    for first in range(0, count, VALIDITY_SLICE):
+        low, high, sliced = first, min(first + VALIDITY_SLICE, count), []
+        if decided[low:high].all():
+            continue
+        for members in offsets:
+            part = members[low : high + 1]
+            sliced.append(part - part[0])
+            low, high = part[0], part[-1]
+        shapes = shapely.from_ragged_array(_RAGGED[kind][0], coordinates[low:high], tuple(reversed(sliced)) or None)
+        valid[first : first + len(shapes)] = shapely.is_valid(shapes)
+    return valid
+
+
+def _simple_polygon_validity(
+    coordinates: np.ndarray, ring_offsets: np.ndarray, polygon_offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(valid, decided)``: GEOS's validity of the polygons that are one ring of at most ``SIMPLE_RING_MAX``
+    vertices, where it is sure. Such a ring is valid if no two of its edges that do not follow each other cross;
+    decided when every orientation that takes is certain and not collinear (no touching, no repeated point,
+    no spike: those, and every other polygon, are for GEOS)."""
+    count = len(polygon_offsets) - 1
+    valid, decided = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
+    one_ring = np.diff(polygon_offsets) == 1
+    ring_starts = ring_offsets[polygon_offsets[:-1]]
+    vertices = np.diff(ring_offsets)[polygon_offsets[:-1]] - 1  # (the closing position repeats the first)
+    for size in np.unique(vertices[one_ring & (vertices <= SIMPLE_RING_MAX)]).tolist():
+        which = np.flatnonzero(one_ring & (vertices == size))
+        ring = coordinates[ring_starts[which][:, None] + np.arange(size)]  # (polygons, vertices, 2)
+        valid[which], decided[which] = _simple_ring_validity(ring)
+    return valid, decided
+
+
+def _simple_ring_validity(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(valid, decided)`` of closed rings given by their vertices, ``(rings, n, 2)``: see the caller."""
+    size = ring.shape[1]
+    decided, crossing = np.ones(len(ring), dtype=bool), np.zeros(len(ring), dtype=bool)
+    for i in range(size):  # no vertex on the line of its neighbours (a spike, a repeated point)
+        sign, certain = _orientation(ring[:, i - 1], ring[:, i], ring[:, (i + 1) % size])
+        decided &= certain & (sign != 0)
+    edge_pairs = [(i, j) for i in range(size) for j in range(i + 2, size) if (i, j) != (0, size - 1)]
+    for i, j in edge_pairs:  # (the edges that do not follow each other)
+        a, b, c, d = ring[:, i], ring[:, i + 1], ring[:, j], ring[:, (j + 1) % size]
+        (ab_c, sure_c), (ab_d, sure_d) = _orientation(a, b, c), _orientation(a, b, d)
+        (cd_a, sure_a), (cd_b, sure_b) = _orientation(c, d, a), _orientation(c, d, b)
+        decided &= sure_a & sure_b & sure_c & sure_d & (ab_c != 0) & (ab_d != 0) & (cd_a != 0) & (cd_b != 0)
+        crossing |= (ab_c != ab_d) & (cd_a != cd_b)
+    return ~crossing, decided
+
+
+def _orientation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sign of the turn a -> b -> c, and whether the rounded determinant is sure to have the exact sign
+    (Shewchuk's error bound for orient2d; not where the products could have lost precision to underflow)."""
+    left = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1])
+    right = (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    determinant, magnitude = left - right, np.abs(left) + np.abs(right)
+    certain = (np.abs(determinant) > _ORIENTATION_BOUND * magnitude) & (magnitude > 1e-250) & np.isfinite(determinant)
+    return np.sign(determinant), certain
 
 
 # ISO WKB headers of each GeoJSON type, from the geometry down: (WKB type or None, whether a member count follows).

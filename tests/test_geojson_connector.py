@@ -12,6 +12,7 @@ from pathlib import Path
 from unittest import mock
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 import shapely
@@ -450,3 +451,40 @@ def test_bytes_that_are_not_utf8_refuse_the_rest_of_the_file(tmp_path):
         assert landed.column("feature_index").to_pylist() == [0, 1]
         assert [(r.row, r.rule) for r in extraction.rejections] == [(None, "unreadable_file")]
         assert "not UTF-8" in extraction.rejections[0].message
+
+
+grid = st.integers(0, 4).map(float)  # a small grid: collinear, repeated and touching vertices are frequent
+rings = st.integers(3, geojson.SIMPLE_RING_MAX).flatmap(
+    lambda size: st.lists(st.tuples(grid, grid) | st.tuples(coordinate, coordinate), min_size=size, max_size=size)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(rings, min_size=1, max_size=20))
+def test_a_simple_ring_is_judged_as_geos_judges_it(vertex_lists):
+    """Where the bulk judgement of a one-ring polygon decides, it says what GEOS says."""
+    for size in {len(vertices) for vertices in vertex_lists}:
+        same_size = [[tuple(map(float, v)) for v in vertices] for vertices in vertex_lists if len(vertices) == size]
+        valid, decided = geojson._simple_ring_validity(np.array(same_size, dtype=float))
+        geos = shapely.is_valid(shapely.polygons([[*vertices, vertices[0]] for vertices in same_size]))
+        assert (valid == geos)[decided].all()
+
+
+def test_geometry_only_geos_can_judge_lands_as_geos_reads_it(tmp_path):
+    """An unclosed ring, a number beyond a double, a third dimension, an empty part, a ring with a spike: the fast
+    reader leaves them to GEOS, which lands or refuses them as the general reader does."""
+    geometries = [
+        '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}',
+        '{"type":"LineString","coordinates":[[0,0],[1e400,1]]}',
+        '{"type":"Point","coordinates":[1,2,3]}',
+        '{"type":"MultiPolygon","coordinates":[[]]}',
+        '{"type":"Polygon","coordinates":[[[0,0],[2,0],[1,0],[1,1],[0,0]]]}',
+        '{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[1,1],[2,1],[2,2],[1,1]]]}',
+    ]
+    write(tmp_path, [f'{{"type":"Feature","properties":{{}},"geometry":{g}}}' for g in geometries])
+    fast = _landed(tmp_path, 10)
+    general = _landed(tmp_path, 10, general_only=True)
+    assert fast[0].to_pylist() == general[0].to_pylist()
+    assert [(row, rule) for row, rule, _ in fast[1]] == [(0, "unreadable_geometry"), (1, "unreadable_geometry")]
+    assert fast[1] == general[1]
+    assert fast[0].column("geometry_valid").to_pylist() == [True, True, False, True]
