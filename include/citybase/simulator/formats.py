@@ -37,16 +37,32 @@ def format_timestamps(seconds: np.ndarray) -> np.ndarray:
 
 def office_hours(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
     """A time between 08:30 and 17:30 (when counters are staffed) on each day, as seconds since 1970."""
-    return days.astype(np.int64) * SECONDS_PER_DAY + rng.integers(30_600, 63_000, len(days))
+    return days.astype(np.int64) * SECONDS_PER_DAY + office_seconds(rng, len(days))
 
 
-def later_touch(rng: np.random.Generator, since: np.ndarray, until: int, untouched_share: float) -> np.ndarray:
+def office_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` seconds of the day between 08:30 and 17:30, as ``office_hours`` draws them."""
+    return rng.integers(30_600, 63_000, n)
+
+
+def later_touch(
+    rng: np.random.Generator,
+    since: np.ndarray,
+    until: int,
+    untouched_share: float,
+    *,
+    rows: np.ndarray | None = None,
+    of: int = 0,
+) -> np.ndarray:
     """When each record was last updated: never for ``untouched_share`` of them, otherwise
     between ``since`` and ``until`` (seconds), skewed towards recent years as systems are busier now.
+
+    With ``rows``, ``since`` holds just those rows of ``of`` records: the draws are made for all ``of``,
+    as if they were all given, and the rows' values are those they would have got.
     """
-    n = len(since)
-    elapsed = ((until - since) * rng.random(n) ** 0.4).astype(np.int64)
-    return np.where(rng.random(n) < untouched_share, since, since + elapsed)
+    n, kept = (len(since), slice(None)) if rows is None else (of, rows)
+    elapsed = ((until - since) * rng.random(n)[kept] ** 0.4).astype(np.int64)
+    return np.where(rng.random(n)[kept] < untouched_share, since, since + elapsed)
 
 
 def digits(values: np.ndarray, width: int) -> np.ndarray:

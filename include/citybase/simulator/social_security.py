@@ -41,6 +41,7 @@ from citybase.simulator.formats import (
     format_timestamps,
     later_touch,
     office_hours,
+    office_seconds,
     years_before,
 )
 from citybase.simulator.identifiers import uscc_codes
@@ -340,7 +341,11 @@ class Insured:
 
 
 def simulate_insured(people: Population, enterprises: Enterprises, as_of: dt.date, seed: int) -> Insured:
-    """Who is insured, with whom and since when, as of ``as_of``."""
+    """Who is insured, with whom and since when, as of ``as_of``.
+
+    Every draw is made for the whole city, but what follows from it is kept only for the insured (about
+    three residents in five), in narrow types, and each intermediate is dropped once used.
+    """
     rng = stream(seed, "social_security/insured")
     n = len(people)
     last_day = day_number(as_of)
@@ -348,47 +353,59 @@ def simulate_insured(people: Population, enterprises: Enterprises, as_of: dt.dat
     men, women = RETIREMENT_AGE["male"], RETIREMENT_AGE["female"]
     retired = np.where(people.male, ages_on(people.birth, as_of, men), ages_on(people.birth, as_of, women))
     working = adult & ~retired
+    del adult
     insured_worker = working & (rng.random(n) < WORKING_AGE_INSURED)
+    del working
     insured_retiree = retired & (rng.random(n) < RETIREES_INSURED)
     employed = insured_worker & (rng.random(n) < WITH_EMPLOYER)
+    who = np.flatnonzero(insured_worker | insured_retiree)
+    del insured_worker, insured_retiree
+    retired, employed = retired[who], employed[who]
 
     live = np.isin(enterprises.status, [LIVE, OPERATING])
     if not live.any():
         employed[:] = False
-    employer = np.full(n, -1, dtype=np.int64)
+    employer = np.full(len(who), -1, dtype=np.int32)
     if employed.any():
         capital = np.nan_to_num(enterprises.registered_capital, nan=1.0)
         weight = np.where(live, _EMPLOYER_TYPE_WEIGHT[enterprises.entity_type] * capital**0.6, 0.0)
         employer[employed] = rng.choice(len(enterprises), int(employed.sum()), p=weight / weight.sum())
 
-    earliest = np.maximum(birthday_after(people.birth, ADULT_AGE), RECORDS_START)
+    birth, male = people.birth[who], people.male[who]
+    earliest = np.maximum(birthday_after(birth, ADULT_AGE), RECORDS_START)
     earliest = np.where(employed, np.maximum(earliest, enterprises.established_on[np.maximum(employer, 0)]), earliest)
-    retirement_day = birthday_after(people.birth, np.where(people.male, men, women))
+    retirement_day = birthday_after(birth, np.where(male, men, women))
+    del birth, male
     latest = np.where(retired, np.maximum(retirement_day, earliest), last_day)
+    del retirement_day
     earliest = np.minimum(earliest, latest)
     # A job change opens a new record: the record's age is the tenure in the current job (exponential),
     # or, where that would predate what is possible, anywhere in the possible span.
     span = latest - earliest
-    tenure = (rng.exponential(MEAN_TENURE_YEARS * 365.25, n)).astype(np.int64)
-    start = np.where(tenure <= span, latest - tenure, earliest + (span * rng.random(n)).astype(np.int64))
+    tenure = (rng.exponential(MEAN_TENURE_YEARS * 365.25, n)[who]).astype(np.int64)
+    start = np.where(tenure <= span, latest - tenure, earliest + (span * rng.random(n)[who]).astype(np.int64))
+    del span, tenure, latest, earliest
 
-    status = np.select([retired, rng.random(n) < 0.92, rng.random(n) < 0.75], [RETIRED, PAYING, SUSPENDED], TERMINATED)
-    types = np.where(employed, ALL_FIVE, PENSION_AND_MEDICAL)
-    base = np.clip(np.round(rng.lognormal(np.log(5_500), 0.5, n)), BASE_FLOOR, BASE_CEILING)
-    base = np.where(employed, base, np.where(rng.random(n) < 0.7, BASE_FLOOR, np.round(BASE_FLOOR * 1.6)))
+    paying, suspended = rng.random(n)[who] < 0.92, rng.random(n)[who] < 0.75
+    status = np.select([retired, paying, suspended], [RETIRED, PAYING, SUSPENDED], TERMINATED).astype(np.int8)
+    del retired, paying, suspended
+    types = np.where(employed, ALL_FIVE, PENSION_AND_MEDICAL).astype(np.int8)
+    base = np.clip(np.round(rng.lognormal(np.log(5_500), 0.5, n)[who]), BASE_FLOOR, BASE_CEILING)
+    base = np.where(employed, base, np.where(rng.random(n)[who] < 0.7, BASE_FLOOR, np.round(BASE_FLOOR * 1.6)))
+    del employed
 
-    registered = office_hours(rng, start)
-    updated_at = later_touch(rng, registered, (last_day + 1) * SECONDS_PER_DAY - 1, untouched_share=0.3)
-    who = np.flatnonzero(insured_worker | insured_retiree)
-    who = who[np.lexsort((who, registered[who]))]  # the system numbers records as they are opened
+    registered = start * SECONDS_PER_DAY + office_seconds(rng, n)[who]
+    touched = later_touch(rng, registered, (last_day + 1) * SECONDS_PER_DAY - 1, 0.3, rows=who, of=n)
+    order = np.lexsort((who, registered))  # the system numbers records as they are opened
+    del registered
     return Insured(
-        person=who,
-        employer=employer[who],
-        types=types[who],
-        start=start[who],
-        status=status[who],
-        base=base[who],
-        updated_at=updated_at[who],
+        person=who[order].astype(np.int32),
+        employer=employer[order],
+        types=types[order],
+        start=start[order].astype(np.int32),
+        status=status[order],
+        base=base[order],
+        updated_at=touched[order],
     )
 
 
