@@ -11,25 +11,25 @@ and ``geometry_valid``. Invalid geometry (a self-intersecting ring...) is landed
 to quarantine; a feature that cannot be read at all becomes a ``Rejection`` with its index and rule.
 
 Reading never loads the whole document: memory holds one 8 MB chunk of the file plus one batch. Any
-standard layout works (one line, pretty-printed, one feature per line), by two readers that give the
-same result:
+standard layout works (one line, pretty-printed, one feature per line), by two readers that land the same:
 
 - the general one decodes the text and takes one element of the ``features`` array at a time with
-  ``json.JSONDecoder.raw_decode`` (numbers kept as text);
-- the fast one takes over wherever the file is one feature per line (as our exports are): it splits
-  whole lines of bytes and decodes each with msgspec into structs whose values stay raw JSON (no number
-  is parsed, a string only has its quotes cut); the batch's columns are then built from those bytes in
-  bulk, and coordinates go straight to a flat numpy array for ``shapely.from_ragged_array`` (GEOS's
-  GeoJSON reader is most of the cost otherwise). A line it cannot take (a syntax error, a feature that
-  is not simple 2D geometry...) is left to the general reader, so rejections and edge cases are decided
-  by one piece of code.
+  ``json.JSONDecoder.raw_decode`` (numbers kept as text), and has GEOS read each geometry;
+- the fast one takes over wherever the file is one feature per line (as our exports are), 5x as fast: it
+  splits whole lines of bytes and decodes each with msgspec into structs whose values stay raw JSON bytes;
+  a batch's columns are then built from those bytes in bulk (a string only loses its quotes, a number
+  keeps its text), and so are the geometries: numpy reads the coordinates into flat arrays and writes the
+  WKB, and judges the validity of a polygon of one small ring where it is sure to agree with GEOS (GEOS
+  judges the others, built by ``shapely.from_ragged_array``). A line it cannot take (a syntax error, a
+  member it does not expect...) is left to the general reader, and a geometry that is not plain 2D numbers
+  to GEOS's own reader, so rejections and edge cases are decided by one piece of code.
 
 Limits: the ``features`` key is found by a textual search of the document head (a ``"features": [``
 inside an earlier member would mislead it); after a JSON syntax error the reader resynchronises at the
 next line only when the file so far has been one feature per line - otherwise the rest of the file is
 refused as one rejection, as it is from the first byte that is not UTF-8. Because the union of
-property keys is only known at the end, each batch is first spooled to a temporary Arrow IPC file
-and conformed to the final schema while the landing zone consumes it.
+property keys is only known at the end, each batch but the last is first spooled to a temporary Arrow IPC
+file, and conformed to the final schema while the landing zone consumes it.
 """
 
 from __future__ import annotations
@@ -216,10 +216,10 @@ class _FastDecoder:
         if (
             not new
             or len(columns) > MAX_FAST_KEYS
-            or len(set(columns)) < len(columns)
+            or len(set(columns)) < len(columns)  # (two keys in one column: the general reader knows which wins)
             or _UNNAMEABLE.search("".join(new))
         ):
-            return None  # (two keys landing in one column: only the general reader knows which one wins)
+            return None
         return _FastDecoder(self.keys + new)
 
 
@@ -237,6 +237,8 @@ class _Block:
 
 
 class _NotUtf8Error(Exception):
+    """The file is not UTF-8 from file offset ``offset`` on."""
+
     def __init__(self, offset: int, reason: str):
         super().__init__(f"not UTF-8 text at byte {offset} of the file ({reason}); the rest of the file was not read")
 
@@ -257,24 +259,14 @@ def _first_invalid_utf8(data: bytes, length: int) -> int | None:
 
 
 def _character_boundary(data: bytes, begin: int, end: int) -> int:
-    """``end``, or the start of the UTF-8 sequence ``data[begin:end]`` would cut in two."""
-    lead = end - 1
-    while lead > max(begin, end - 4) and data[lead] & 0xC0 == 0x80:
-        lead -= 1
-    if lead < begin:
+    """``end``, or the start of the UTF-8 sequence ``data[begin:end]`` would cut in two (bytes that are not
+    UTF-8 are left for the decoder to find)."""
+    if end <= begin:
         return end
-    byte = data[lead]
-    length = (
-        1
-        if byte < 0x80
-        else 2
-        if byte >> 5 == 0b110
-        else 3
-        if byte >> 4 == 0b1110
-        else 4
-        if byte >> 3 == 0b11110
-        else 1
-    )
+    lead = end - 1
+    while lead > max(begin, end - 4) and data[lead] & 0xC0 == 0x80:  # continuation bytes
+        lead -= 1
+    length = 4 if data[lead] >= 0xF0 else 3 if data[lead] >= 0xE0 else 2 if data[lead] >= 0xC0 else 1
     return lead if lead + length > end else end
 
 
@@ -697,7 +689,7 @@ def _blocks_table(blocks: list[_Block], reject) -> pa.Table:
             raws += map(block.decoder.getters[number], of_block) if known else [_ABSENT] * len(of_block)
         columns[name] = _json_texts(raws)
     table = _table(index, _json_texts([feature.id for feature in features]), columns, wkb, type_ids, valid)
-    return table if keep.all() else table.filter(keep)
+    return table if keep.all() else table.filter(_arrow_booleans(keep, np.ones(len(keep), dtype=bool)))
 
 
 def _in_rows(parts: list[pa.Array], rows: list[np.ndarray], count: int) -> pa.Array:
