@@ -40,7 +40,7 @@ from citybase.simulator.output import SystemOutput
 from citybase.simulator.planning import _CENTRES as DIVISION_CENTRES
 from citybase.simulator.population import DIVISION_CODES, MANGSHAN, Households, Population
 from citybase.simulator.sampling import allocate, runs, stream, weighted_top_k
-from citybase.simulator.writer import CHUNK_ROWS, DEFECT_COLUMNS, sqlite_database
+from citybase.simulator.writer import BATCH_ROWS, CHUNK_ROWS, DEFECT_COLUMNS, sqlite_database
 
 CIVIL_REGISTRY = ("civil_affairs", "civil_registry")  # (department, system)
 DEFECTS_FILE = "defects_civil_affairs__civil_registry.csv"
@@ -215,18 +215,20 @@ def write_table(
     for start in range(0, len(order), CHUNK_ROWS):
         source = order[start : start + CHUNK_ROWS]
         columns = render(source)
-        values = {name: columns[name].tolist() for name in names}
         true_rows = max(0, min(len(source), plan.rows - start))
         if truth is not None and true_rows:
             keys = np.arange(start + 1, start + true_rows + 1)
             chunk = {name: keys if name == table.key else columns[name][:true_rows] for name in truth.schema.names}
             truth.write_table(pa.Table.from_pydict({k: pa.array(v) for k, v in chunk.items()}, truth.schema))
-        for column, (positions, replacements) in plan.overrides.items():
-            first, last = np.searchsorted(positions, [start, start + true_rows])
-            for position, replacement in zip(positions[first:last].tolist(), replacements[first:last], strict=True):
-                values[column][position - start] = replacement
-        keys = range(start + 1, start + len(source) + 1)
-        connection.executemany(insert, zip(keys, *(values[name] for name in names), strict=True))
+        for batch in range(0, len(source), BATCH_ROWS):  # Python objects for a batch at a time
+            batch_stop = min(batch + BATCH_ROWS, len(source))
+            values = {name: columns[name][batch:batch_stop].tolist() for name in names}
+            for column, (positions, replacements) in plan.overrides.items():
+                first, last = np.searchsorted(positions, [start + batch, start + min(batch_stop, true_rows)])
+                for position, replacement in zip(positions[first:last].tolist(), replacements[first:last], strict=True):
+                    values[column][position - start - batch] = replacement
+            keys = range(start + batch + 1, start + batch_stop + 1)
+            connection.executemany(insert, zip(keys, *(values[name] for name in names), strict=True))
     connection.execute(f"CREATE INDEX {table.name}_updated_at ON {table.name} (updated_at)")
 
 

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 
 from citybase.simulator.defects import Defects
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 200_000  # rows rendered at once; a chunk's true rows make one row group of the ground truth
+BATCH_ROWS = 50_000  # rows of a chunk turned into Python objects at once, for one executemany
 DEFECT_COLUMNS = ("department", "system", "table", "record_key", "defect_kind", "column", "detail")
 
 Render = Callable[[np.ndarray], dict[str, np.ndarray]]
@@ -64,8 +65,9 @@ def write_rows(
     for start in range(0, count, CHUNK_ROWS):
         rows = np.arange(start, min(start + CHUNK_ROWS, count))
         columns = render(rows)
-        values = (columns[column].tolist() for column in (table.key, *table.columns))
-        connection.executemany(insert, zip(*values, strict=True))
+        for batch in _batches(len(rows)):
+            values = (columns[column][batch].tolist() for column in (table.key, *table.columns))
+            connection.executemany(insert, zip(*values, strict=True))
         on_chunk(len(rows))
     _create_indexes(connection, table)
 
@@ -87,14 +89,16 @@ def write_numbered_rows(
         for start in range(0, defects.table_rows, CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, defects.table_rows)
             columns = render(defects.source_rows(start, stop))
-            values = {column: columns[column].tolist() for column in table.columns}
             true_rows = max(0, min(stop, defects.rows) - start)
             if true_rows:
-                truth_writer.write_table(_truth_chunk(schema, truth, start, true_rows, columns, values))
-            for column, (positions, replacements) in defects.overrides.items():
-                _overwrite(values[column], positions, replacements, start, stop)
-            keys = range(start + 1, stop + 1)
-            connection.executemany(insert, zip(keys, *(values[column] for column in table.columns), strict=True))
+                truth_writer.write_table(_truth_chunk(schema, truth, start, true_rows, columns))
+            for batch in _batches(stop - start):
+                first, last = start + batch.start, start + batch.stop
+                values = {column: columns[column][batch].tolist() for column in table.columns}
+                for column, (positions, replacements) in defects.overrides.items():
+                    _overwrite(values[column], positions, replacements, first, last)
+                keys = range(first + 1, last + 1)
+                connection.executemany(insert, zip(keys, *(values[column] for column in table.columns), strict=True))
             on_chunk(stop - start)
     _create_indexes(connection, table)
 
@@ -127,15 +131,13 @@ def _overwrite(values: list, positions: np.ndarray, replacements: list, start: i
         values[position - start] = replacement
 
 
-def _truth_chunk(
-    schema: pa.Schema, truth: Truth, start: int, count: int, columns: dict[str, np.ndarray], values: dict
-) -> pa.Table:
-    """The first ``count`` rendered rows, before any defect touches them. Fixed-width text converts
-    straight from NumPy; variable-width text goes through the lists already made for SQLite.
-    """
-    arrays = [
-        pa.array(columns[column][:count]) if columns[column].dtype.kind == "U" else pa.array(values[column][:count])
-        for column in truth.columns
-    ]
+def _batches(rows: int) -> Iterator[slice]:
+    """A chunk's rows in ``BATCH_ROWS`` slices: a chunk's Python objects at once would cost hundreds of MB."""
+    return (slice(start, min(start + BATCH_ROWS, rows)) for start in range(0, rows, BATCH_ROWS))
+
+
+def _truth_chunk(schema: pa.Schema, truth: Truth, start: int, count: int, columns: dict[str, np.ndarray]) -> pa.Table:
+    """The first ``count`` rendered rows, before any defect touches them, straight from NumPy."""
+    arrays = [pa.array(columns[column][:count]) for column in truth.columns]
     keys = pa.array(np.arange(start + 1, start + count + 1, dtype=np.int64))
     return pa.Table.from_arrays([*arrays, keys], schema=schema)
