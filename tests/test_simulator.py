@@ -4,6 +4,7 @@ planted defects that are exactly where the ground truth says. One city is genera
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -31,6 +32,7 @@ from citybase.codes.uscc import USCC_ALPHABET
 from citybase.simulator import DEFECT_KINDS, SimulationResult, simulate
 from citybase.simulator.defects import HOMOPHONE_NAME
 from citybase.simulator.identifiers import id_check_index, id_first17, id_numbers, uscc_codes
+from citybase.simulator.population import simulate_population
 
 SCALE = 0.002
 AS_OF = dt.date(2025, 12, 31)
@@ -430,3 +432,16 @@ def _impossible(value: str) -> bool:
         return dt.date.fromisoformat(value) > AS_OF
     except ValueError:
         return True
+
+
+def test_residents_and_households_are_held_in_narrow_types():
+    """At scale 1.0 the whole city stays in memory: each field widened to int64 by accident costs up to
+    100 MB there, for the run's whole length."""
+    people, households = simulate_population(20_000, AS_OF, 5)
+    assert {field.name: getattr(people, field.name).dtype for field in dataclasses.fields(people)} == {
+        "division": np.int8, "male": np.bool_, "birth": np.int32, "ethnicity": np.int8, "surname": np.int16,
+        "given1": np.int16, "given2": np.int16, "id_first17": np.int64, "id_check": np.int8, "household": np.int32,
+        "registered_at": np.int64, "updated_at": np.int64,
+    }  # fmt: skip
+    assert households.division.dtype == np.int8
+    assert households.serial.dtype == households.head.dtype == np.int32
