@@ -345,11 +345,12 @@ def _simulate_moves(people: Population, households: Households, seed: int, last:
     # picked when rendering: a whole-city copy of the destination addresses would cost hundreds of MB.
     chained = np.flatnonzero(~is_last)
     to_division[chained] = from_division[chained + 1]
-    next_move = np.where(is_last, -1, np.arange(1, count + 1))
     order = _in_order(rng, day, rank, person)
     updated = later_touch(rng, office_hours(rng, day), end, untouched_share=0.85)
     position = np.empty(count, dtype=np.int64)
     position[order] = np.arange(count)
+    to_move = np.full(count, -1, dtype=np.int64)  # the move (in table order) whose from_address is the to_address
+    to_move[chained] = position[chained + 1]
     moves = {
         "person": person,
         "day": day,
@@ -357,10 +358,10 @@ def _simulate_moves(people: Population, households: Households, seed: int, last:
         "from_address": from_address,
         "to_division": to_division,
         "to_household": np.where(is_last, household, -1),
-        "to_move": np.where(is_last, -1, position[np.maximum(next_move, 0)]),  # whose from_address is the to_address
+        "to_move": to_move,
         "updated_at": updated,
     }
-    del person, day, from_division, from_address, to_division, household, updated, next_move, position
+    del person, day, from_division, from_address, to_division, household, updated, to_move, position
     for name in moves:  # one whole-city copy at a time
         moves[name] = moves[name][order]
     return moves
