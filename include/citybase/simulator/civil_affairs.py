@@ -449,7 +449,7 @@ def simulate_addresses(households: Households, *, seed: int, as_of: dt.date) -> 
     """
     rng = stream(seed, "civil_affairs/addresses")
     address, first, inverse = np.unique(households.address, return_index=True, return_inverse=True)
-    address = address.astype(StringDType())
+    address = address.astype(StringDType(), copy=False)  # already StringDType: a copy would cost hundreds of MB
     division = households.division[first]
     del first
     parts = street, road, house_number, building = tuple(np.empty(len(address), dtype=StringDType()) for _ in range(4))
