@@ -13,6 +13,10 @@
                              each later copy is 'duplicate of <label> <its key> (same <same>)'. A copy that
                              fails another rule may get a detail too, but never shows it: duplicate_record
                              is the last rule, after the one it fails.
+    duplicate_row_detail(partition_by, other_rules, same)
+                             the same for a file drop's rows, whose order is file then row: the first copy
+                             that passes other_rules survives; each later passing copy is 'duplicate of
+                             <file>:<row> (same <same>)'.
 -#}
 
 {% macro passes_rules(rules) -%}
@@ -44,5 +48,19 @@
     case
         when {{ key }} > {{ survivor }}
             then concat('duplicate of {{ label or key }} ', {{ survivor }}, ' (same {{ same or partition_by }})')
+    end as duplicate_record_detail
+{%- endmacro %}
+
+{% macro duplicate_row_detail(partition_by, other_rules, same) -%}
+    {%- set row_key = "concat(_source_file, ':', _source_row)" -%}
+    {%- set survivor -%}
+        first_value(case when {{ passes_rules(other_rules) }} then {{ row_key }} end) over (
+            partition by {{ partition_by }}
+            order by {{ passes_rules(other_rules) }} desc, _source_file asc, _source_row asc
+        )
+    {%- endset -%}
+    case
+        when {{ passes_rules(other_rules) }} and {{ row_key }} != {{ survivor }}
+            then concat('duplicate of ', {{ survivor }}, ' (same {{ same }})')
     end as duplicate_record_detail
 {%- endmacro %}

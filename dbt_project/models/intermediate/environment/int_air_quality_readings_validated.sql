@@ -85,38 +85,13 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        {{ passes_rules(other_rules) }} as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving row of a station's hour sent twice is the earliest one that passes every other rule
     select
         *,
-        first(case when passes_other_rules then concat(_source_file, ':', _source_row) end)
-            over (
-                partition by station_code, measured_at
-                order by passes_other_rules desc, _source_file asc, _source_row asc
-            ) as first_row
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when passes_other_rules and concat(_source_file, ':', _source_row) != first_row
-                then concat('duplicate of ', first_row, ' (same station_code and measured_at)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_row_detail('station_code, measured_at', other_rules, same='station_code and measured_at') }}
+    from rule_details
 
 ),
 

@@ -107,38 +107,14 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        concat(_source_file, ':', _source_row) as record_key,
-        row_number() over (order by _source_file, _source_row) as file_order,
-        {{ passes_rules(other_rules) }} as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving row of a re-sent certificate is the earliest one that passes every other rule
     select
         *,
-        min(case when passes_other_rules then file_order end) over (partition by certificate_no) as first_file_order
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        deduplicated.*,
-        case
-            when deduplicated.file_order > deduplicated.first_file_order
-                then concat('duplicate of ', surviving.record_key, ' (same certificate_no)')
-        end as duplicate_record_detail
-    from deduplicated
-    left join screened as surviving
-        on deduplicated.first_file_order = surviving.file_order
+        concat(_source_file, ':', _source_row) as record_key,
+        {{ duplicate_row_detail('certificate_no', other_rules, same='certificate_no') }}
+    from rule_details
 
 ),
 

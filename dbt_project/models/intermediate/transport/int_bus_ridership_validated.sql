@@ -96,38 +96,13 @@ rule_details as (
 
 ),
 
-screened as (
-
-    select
-        *,
-        {{ passes_rules(other_rules) }} as passes_other_rules
-    from rule_details
-
-),
-
-deduplicated as (
+rules_applied as (
 
     -- the surviving row of a line stop's day sent twice is the earliest one that passes every other rule
     select
         *,
-        first(case when passes_other_rules then concat(_source_file, ':', _source_row) end)
-            over (
-                partition by service_date, line_id, stop_id
-                order by passes_other_rules desc, _source_file asc, _source_row asc
-            ) as first_row
-    from screened
-
-),
-
-rules_applied as (
-
-    select
-        *,
-        case
-            when passes_other_rules and concat(_source_file, ':', _source_row) != first_row
-                then concat('duplicate of ', first_row, ' (same date, line_id and stop_id)')
-        end as duplicate_record_detail
-    from deduplicated
+        {{ duplicate_row_detail('service_date, line_id, stop_id', other_rules, same='date, line_id and stop_id') }}
+    from rule_details
 
 ),
 
