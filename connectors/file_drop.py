@@ -50,17 +50,19 @@ Other rules: ``empty_file`` (no header), ``unreadable`` (a workbook that cannot 
 its end). Nothing here raises on bad input; a missing directory raises ``FileNotFoundError``.
 
 Memory: files are streamed (byte chunks, rows through ``pyarrow.csv`` or ``csv`` and read-only
-``openpyxl``) into record batches of ``batch_size`` rows. A CSV is read three times (hash, encoding
-check, rows) and a workbook twice (check, rows), so that nothing of a file that turns out to be bad has
-been emitted. The encoding check of a GB18030 file writes its text as UTF-8 to a temporary file (the one
-decode), which Arrow then parses; a file Arrow cannot read exactly as the strict ``csv`` reader would
-(see ``_Run._csv_fast``) is read, from the rows not yet emitted, by ``csv``, so the result is the same.
+``openpyxl``) into record batches of ``batch_size`` rows. A CSV is read three times (hash and encoding
+check, header, rows) and a workbook twice (check, rows), so that nothing of a file that turns out to be bad
+has been emitted. A file Arrow cannot read exactly as the strict ``csv`` reader would (see
+``_Run._csv_fast``) is read, from the rows not yet emitted, by ``csv``, so the result is the same.
 
-The decode is glibc's ``iconv``, in another process while this one hashes the file (see ``_Iconv``): four
-times faster than Python's codec, and its strict refusal of bad input is the check. Where it maps a code
-otherwise than Python's GB18030-2000 codec (some private-use characters), or refuses the file, Python's codec
-decodes and judges the file as above, so what lands never depends on which did. (DuckDB's ``encodings``
-extension was measured too: its GB18030 decoding ran at 6 MB/s and refused valid four-byte characters.)
+GB18030 is decoded by the C library's iconv(3), called through ctypes a chunk at a time (``_Iconv``):
+four times faster than Python's codec, without the GIL, and its strict refusal of bad input is the
+check. The encoding check runs it in a thread while this one hashes the file; the rows are converted again
+as Arrow reads them, so no copy of the text is written and memory stays a few chunks. Where iconv maps a
+code otherwise than Python's GB18030-2000 codec (some private-use characters), or refuses the file,
+Python's codec decodes and judges the file as above (its text written once to a temporary UTF-8 file for
+Arrow), so what lands never depends on which did. (DuckDB's ``encodings`` extension was measured too:
+its GB18030 decoding ran at 6 MB/s and refused valid four-byte characters.)
 """
 
 from __future__ import annotations
@@ -69,18 +71,19 @@ import codecs
 import contextlib
 import copy
 import csv
+import ctypes
 import datetime as dt
+import errno
 import functools
 import hashlib
 import io
 import json
 import logging
 import queue
-import shutil
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +126,8 @@ class Sniffed:
     # Every quote opens or closes a quoted field as the csv module's strict reader reads it (no quote errors,
     # no quote left open at the end) and there is no NUL: the file may take the vectorised path.
     plain_quoting: bool = False
+    quoted_line_breaks: bool = True  # some quoted field holds CR or LF (Arrow then parses more slowly)
+    by_iconv: bool = False  # GB18030 that iconv(3) converts exactly as Python would: it decodes the rows
 
 
 def sniff_encoding(path: Path) -> Sniffed:
@@ -130,20 +135,21 @@ def sniff_encoding(path: Path) -> Sniffed:
     return _sniff_file(path, None)
 
 
-def _sniff_file(path: Path, sink, digest=None, converted: Path | None = None) -> Sniffed | None:
+def _sniff_file(path: Path, sink, digest=None, use_iconv: bool = False) -> Sniffed | None:
     """``sniff_encoding``; when the file is GB18030, its text is also written to ``sink`` as UTF-8 (one decode).
     ``digest``, if given, is updated with every byte of a file that is not rejected.
 
-    With ``converted``, a file that is not UTF-8 is converted by glibc's ``iconv`` into ``converted`` instead,
-    in another process while this one hashes and checks; None when ``iconv`` cannot vouch for the result
-    (it refused the file, or the file may hold a code it decodes otherwise than Python): decode it here then.
+    With ``use_iconv``, a file that is not UTF-8 is checked by iconv(3) instead (``_IconvCheck``), in a
+    thread while this one hashes and checks, and nothing is written to ``sink`` (``Sniffed.by_iconv``:
+    iconv converts the rows again as they are read); None when iconv cannot vouch for the file (it refused
+    it, or the file may hold a code iconv decodes otherwise than Python): decode it with Python then.
     """
     utf8 = codecs.getincrementaldecoder(UTF8)("strict")
     gb = codecs.getincrementaldecoder(GB18030)("strict")
     utf8_ok = gb_ok = True
     ascii_only, size, last, bom = True, 0, b"", False
     quotes, nul = _QuoteCheck(), False
-    iconv: _Iconv | None = None
+    iconv: _IconvCheck | None = None
     with path.open("rb") as handle, contextlib.ExitStack() as cleanup:
         while chunk := handle.read(SNIFF_CHUNK_BYTES):
             if size == 0:
@@ -161,10 +167,11 @@ def _sniff_file(path: Path, sink, digest=None, converted: Path | None = None) ->
                 if not utf8_ok:
                     break  # rejected whatever the rest holds
                 continue  # a BOM settles UTF-8: GB18030 does not matter
-            if converted is not None and iconv is None and gb_ok and not utf8_ok:
-                iconv = cleanup.enter_context(_Iconv(path, converted))
+            if use_iconv and iconv is None and gb_ok and not utf8_ok:
+                iconv = cleanup.enter_context(_IconvCheck())
+                iconv.feed_prefix(handle, before)
             if iconv is not None:
-                iconv.watch(chunk)
+                iconv.feed(chunk)
                 continue
             if gb_ok and sink is not None and not utf8_ok:
                 if utf8_was_ok and before:  # the text so far was written nowhere: decode it again into the sink
@@ -195,7 +202,10 @@ def _sniff_file(path: Path, sink, digest=None, converted: Path | None = None) ->
     else:
         raise _FileRejectedError("encoding", "neither UTF-8 nor GB18030")
     plain = quotes.consistent() and not nul
-    return Sniffed(encoding, size - pending, pending > 0, pending == 0 and last in (b"\n", b"\r"), plain)
+    return Sniffed(
+        encoding, size - pending, pending > 0, pending == 0 and last in (b"\n", b"\r"), plain,
+        quotes.line_breaks_inside, iconv is not None,
+    )  # fmt: skip
 
 
 def _decode_prefix_into(handle, limit: int, sink) -> codecs.IncrementalDecoder:
@@ -213,17 +223,88 @@ def _decode_prefix_into(handle, limit: int, sink) -> codecs.IncrementalDecoder:
 
 
 @functools.cache
-def _iconv_differences() -> tuple[np.ndarray, np.ndarray, frozenset[str]] | None:
-    """The GB18030 codes glibc's ``iconv`` decodes otherwise than Python's codec, found once per process.
+def _libc_iconv() -> tuple | None:
+    """The C library's ``iconv_open``, ``iconv`` and ``iconv_close`` through ctypes, or None."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: the C library is among them
+        iconv_open, iconv, iconv_close = libc.iconv_open, libc.iconv, libc.iconv_close
+    except (OSError, AttributeError):
+        return None
+    iconv_open.restype, iconv_open.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
+    buffer_p, size_p = ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_size_t)
+    iconv.restype, iconv.argtypes = ctypes.c_size_t, [ctypes.c_void_p, buffer_p, size_p, buffer_p, size_p]
+    iconv_close.restype, iconv_close.argtypes = ctypes.c_int, [ctypes.c_void_p]
+    return iconv_open, iconv, iconv_close
+
+
+class _Iconv:
+    """GB18030 to UTF-8 by the C library's iconv(3): four times the speed of Python's codec, in this process
+    (ctypes releases the GIL during the call), a chunk at a time. An incomplete character at the end of a
+    chunk waits for the next; ``refused`` is set at a code iconv refuses, and nothing after it is converted.
+    """
+
+    def __init__(self):
+        functions = _libc_iconv()
+        if functions is None:
+            raise OSError("no iconv(3) in the C library")
+        iconv_open, self._iconv, self._close = functions
+        self._cd = iconv_open(UTF8.encode(), GB18030.encode())
+        if self._cd is None or self._cd == ctypes.c_void_p(-1).value:
+            raise OSError(f"iconv(3) cannot convert GB18030: errno {ctypes.get_errno()}")
+        self._out = ctypes.create_string_buffer(0)
+        self.pending = b""  # an incomplete character at the end of the input so far
+        self.refused = False
+
+    def convert(self, chunk: bytes, keep: bool = True) -> bytes:
+        """The UTF-8 of ``chunk`` after what was pending (empty unless ``keep``)."""
+        if self.refused:
+            return b""
+        data = self.pending + chunk if self.pending else chunk
+        capacity = 2 * len(data) + 16  # UTF-8 takes at most 3 bytes for GB18030's 2 and 4 for its 4
+        if len(self._out) < capacity:
+            self._out = ctypes.create_string_buffer(capacity)
+        source, source_left = ctypes.c_char_p(data), ctypes.c_size_t(len(data))  # points into ``data``: no copy
+        target, target_left = ctypes.cast(self._out, ctypes.c_char_p), ctypes.c_size_t(capacity)
+        result = self._iconv(self._cd, source, source_left, target, target_left)  # byref, by the argtypes
+        self.pending = b""
+        if result == ctypes.c_size_t(-1).value:
+            if ctypes.get_errno() == errno.EINVAL:  # an incomplete character at the end: wait for the rest
+                self.pending = data[len(data) - source_left.value :]
+            else:  # EILSEQ: a code iconv refuses
+                self.refused = True
+        return ctypes.string_at(self._out, capacity - target_left.value) if keep else b""
+
+    def close(self) -> None:
+        if self._cd is not None:
+            self._close(self._cd)
+            self._cd = None
+
+    def __enter__(self) -> _Iconv:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _iconv_text(data: bytes) -> str | None:
+    """``data`` decoded by iconv(3), or None where it refuses it or ends inside a character."""
+    with _Iconv() as iconv:
+        text = iconv.convert(data)
+        return None if iconv.refused or iconv.pending else text.decode(UTF8)
+
+
+@functools.cache
+def _iconv_differences() -> tuple[np.ndarray, bytes, frozenset[str]] | None:
+    """The GB18030 codes the C library's iconv(3) decodes otherwise than Python's codec, found once per process.
 
     glibc follows GB18030-2005/2022 where Python keeps GB18030-2000 (some private-use mappings moved to
     standard characters), so a file holding such a code must be decoded by Python. Every 2-byte code and the
     4-byte codes of the BMP (and two leads of the supplementary planes) go through both; returns the leading
-    bytes and leading byte pairs of the codes that differ, and Python's characters for them; None without
-    an ``iconv`` that refuses what Python refuses.
+    byte pairs of the codes that differ (as a table of the 65,536 pairs, and as a ``bytes.translate`` table
+    classing each byte as a pair's first byte (1), second byte (2) or both), and Python's characters for
+    those codes; None without an iconv(3) that refuses what Python refuses.
     """
-    iconv = shutil.which("iconv")
-    if iconv is None:
+    if _libc_iconv() is None:
         return None
     seconds = [*range(0x40, 0x7F), *range(0x80, 0xFF)]
     codes = [bytes((a, b)) for a in range(0x81, 0xFF) for b in seconds]
@@ -233,84 +314,111 @@ def _iconv_differences() -> tuple[np.ndarray, np.ndarray, frozenset[str]] | None
     python = dict(zip(codes, b"\n".join(codes).decode(GB18030, "replace").split("\n"), strict=True))
     valid = [code for code in codes if "\ufffd" not in python[code]]
     try:
-        done = subprocess.run(
-            [iconv, "-c", "-f", "GB18030", "-t", "UTF-8"],
-            input=b"\n".join(valid) + b"\n",
-            capture_output=True,
-            check=False,
-        )
-        glibc = done.stdout.decode(UTF8).split("\n")[:-1]
+        glibc = _iconv_lines(valid)
+        lenient = any(_iconv_text(code) is not None for code in _NOT_GB18030)
     except (OSError, UnicodeDecodeError) as error:
-        log.warning("iconv unusable, GB18030 is decoded by Python: %s", error)
+        log.warning("iconv(3) unusable, GB18030 is decoded by Python: %s", error)
         return None
-    if len(glibc) != len(valid) or any(_iconv_takes(iconv, code) for code in _NOT_GB18030):
-        return None  # out of step, or lenient where Python's codec refuses: not a check of the encoding
+    if lenient or len(glibc) != len(valid):
+        return None  # lenient where Python's codec refuses, or out of step: not a check of the encoding
     differing = [code for code, text in zip(valid, glibc, strict=True) if text != python[code]]
-    leads, pairs = np.zeros(256, dtype=bool), np.zeros(1 << 16, dtype=bool)
+    pairs, classes = np.zeros(1 << 16, dtype=bool), bytearray(256)
     for code in differing:
-        leads[code[0]] = pairs[code[0] << 8 | code[1]] = True
-    return leads, pairs, frozenset(python[code] for code in differing)
+        pairs[code[0] << 8 | code[1]] = True
+        classes[code[0]] |= 1
+        classes[code[1]] |= 2
+    return pairs, bytes(classes), frozenset(python[code] for code in differing)
+
+
+def _iconv_lines(codes: list[bytes]) -> list[str]:
+    """Each code decoded by iconv(3) ("" where it refuses it), converting the codes a line each in one call
+    and resuming after the line of each refused one."""
+    data = b"\n".join(codes) + b"\n"
+    decoded: list[str] = []
+    while len(decoded) < len(codes):
+        with _Iconv() as iconv:
+            text = iconv.convert(data).decode(UTF8)
+        lines = text.split("\n")[:-1]  # the complete lines; after a refusal, the refused code's line is not
+        decoded += lines
+        if iconv.refused:
+            decoded.append("")
+            data = b"\n".join(codes[len(decoded) :]) + b"\n"
+    return decoded
 
 
 # Bytes Python's GB18030 codec refuses: a single 0x80 or 0xFF, a bad second byte, an unassigned or cut code.
 _NOT_GB18030 = (b"\x80", b"\xff", b"\x81\x20", b"\x81\x7f", b"\x81\x30\x20\x30", b"\x85\x30\x81\x30", b"\x81")
 
 
-def _iconv_takes(iconv: str, data: bytes) -> bool:
-    done = subprocess.run([iconv, "-f", "GB18030", "-t", "UTF-8"], input=data, capture_output=True, check=False)
-    return done.returncode == 0
+class _IconvCheck:
+    """Whether iconv(3) converts a GB18030 file exactly as Python's codec would, fed the file chunk by chunk:
+    it takes every byte, ends on a character boundary, and no code it decodes otherwise than Python occurs.
 
-
-class _Iconv:
-    """glibc's ``iconv`` converting a GB18030 file to UTF-8 in another process (four times Python's speed),
-    while ``watch`` looks through the file's bytes for a code glibc decodes otherwise than Python.
-
-    A leading byte pair of such a code (see ``_iconv_differences``) may also be the end of one character and
-    the start of the next; the line holding it is then decoded by Python to see which (line breaks never
-    occur inside a GB18030 character). Either way a few hundred lines of a large file at most.
+    iconv runs in a thread (ctypes releases the GIL) while ``feed`` looks through the chunk for such a code.
+    A leading byte pair of one (see ``_iconv_differences``) may also be the end of one character and the
+    start of the next; the line holding it is then decoded by Python to see which (line breaks never occur
+    inside a GB18030 character). Either way a few hundred lines of a large file at most.
     """
 
-    def __init__(self, path: Path, target: Path):
-        self.leads, self.pairs, self.characters = _iconv_differences()
-        self.target = target.open("wb")
-        command = [shutil.which("iconv"), "-f", "GB18030", "-t", "UTF-8", str(path)]
-        self.process = subprocess.Popen(command, stdout=self.target, stderr=subprocess.DEVNULL)
+    def __init__(self):
+        self.pairs, self.classes, self.characters = _iconv_differences()
+        self._iconv = _Iconv()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="file_drop-iconv")
+        self._converting = None
         self.last = -1  # the previous chunk's last byte
         self.suspect = False  # whether Python must decode the file
 
-    def watch(self, chunk: bytes) -> None:
+    def feed_prefix(self, handle, size: int) -> None:
+        """Feed the first ``size`` bytes of ``handle``, read again (they looked like UTF-8 until now)."""
+        position = handle.tell()
+        handle.seek(0)
+        while size > 0:
+            chunk = handle.read(min(SNIFF_CHUNK_BYTES, size))
+            size -= len(chunk)
+            self.feed(chunk)
+        handle.seek(position)
+
+    def feed(self, chunk: bytes) -> None:
+        if self._converting is not None:
+            self._converting.result()
+        self._converting = self._thread.submit(self._iconv.convert, chunk, False)
+        self._watch(chunk)
+
+    def _watch(self, chunk: bytes) -> None:
         """Look through the next chunk; a suspect pair whose line crosses into another chunk counts as found."""
         if self.suspect or not chunk:
             return
-        data = np.frombuffer(chunk, dtype=np.uint8)
         if self.last >= 0 and self.pairs[self.last << 8 | chunk[0]]:
             self.suspect = True
             return
         self.last = chunk[-1]
-        first = np.flatnonzero(self.leads[data[:-1]])
-        for at in first[self.pairs[data[first].astype(np.uint16) << 8 | data[first + 1]]].tolist():
+        classes = np.frombuffer(chunk.translate(self.classes), dtype=np.uint8)
+        # a pair's first byte, then a second: 0 or 1, viewed as bool (nonzero is many times faster on bool)
+        candidates = np.flatnonzero((classes[:-1] & (classes[1:] >> 1)).view(bool))
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        pairs = data[candidates].astype(np.uint16) << 8 | data[candidates + 1]
+        for at in candidates[self.pairs[pairs]].tolist():
             start, end = chunk.rfind(b"\n", 0, at), chunk.find(b"\n", at)
             if start < 0 or end < 0:
                 self.suspect = True
                 return
-            if any(character in chunk[start + 1 : end].decode(GB18030, "replace") for character in self.characters):
+            line = chunk[start + 1 : end].decode(GB18030, "replace")
+            if any(character in line for character in self.characters):
                 self.suspect = True
                 return
 
     def vouches(self) -> bool:
-        """Whether the file converted cleanly and holds no code glibc decodes otherwise than Python."""
-        converted = self.process.wait() == 0
-        self.target.close()
-        return converted and not self.suspect
+        """Whether iconv took every byte fed, ending on a character boundary, and no suspect code occurred."""
+        if self._converting is not None:
+            self._converting.result()
+        return not (self._iconv.refused or self._iconv.pending or self.suspect)
 
-    def __enter__(self) -> _Iconv:
+    def __enter__(self) -> _IconvCheck:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.target.close()
+        self._thread.shutdown(wait=True)
+        self._iconv.close()
 
 
 class _BackgroundWriter:
@@ -362,12 +470,14 @@ class _QuoteCheck:
     line break, the start of the file or the quote before it: a doubled quote) and an even one must close
     it (before a delimiter, a line break, the end of the file or the next quote); the count must end even.
     Quote, comma, CR and LF bytes never occur inside a multi-byte character of UTF-8 or GB18030.
+    ``line_breaks_inside``: whether a CR or LF falls inside a quoted field (Arrow must then look for them).
     """
 
     OPEN_AFTER = np.array([ord(","), ord("\r"), ord("\n"), ord('"')], dtype=np.int16)
 
     def __init__(self):
         self.count, self.previous, self.closing_at_end, self.ok = 0, -1, False, True
+        self.line_breaks_inside = False
 
     def feed(self, chunk: bytes) -> None:
         if not self.ok:
@@ -376,9 +486,16 @@ class _QuoteCheck:
             self.ok = False
             return
         self.closing_at_end = False
-        if b'"' in chunk:
+        if b'"' not in chunk:
+            if self.count % 2 and (b"\n" in chunk or b"\r" in chunk):
+                self.line_breaks_inside = True  # the whole chunk is inside a quoted field
+        else:
             data = np.frombuffer(chunk, dtype=np.uint8)
             at = np.flatnonzero(data == ord('"'))
+            if not self.line_breaks_inside:
+                breaks = np.flatnonzero((data == ord("\n")) | (data == ord("\r")))
+                quotes_before = self.count + np.searchsorted(at, breaks)
+                self.line_breaks_inside = bool(np.any(quotes_before % 2))
             opening = (self.count + np.arange(at.size)) % 2 == 0
             before = np.where(at > 0, data[at - 1].astype(np.int16), self.previous)
             after = data[np.minimum(at + 1, data.size - 1)].astype(np.int16)
@@ -430,6 +547,37 @@ class _Prefix(io.RawIOBase):
         view = memoryview(buffer)[: self._left]
         count = self._handle.readinto(view)
         self._left -= count
+        return count
+
+
+class _IconvText(io.RawIOBase):
+    """The first ``limit`` bytes of a GB18030 file iconv vouched for, read as UTF-8: converted as they are read."""
+
+    def __init__(self, path: Path, limit: int):
+        self._raw, self._iconv = _Prefix(path.open("rb"), limit), _Iconv()
+        self._ready = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        self._iconv.close()
+        super().close()
+
+    def readinto(self, buffer) -> int:
+        while not self._ready:
+            chunk = self._raw.read(CHUNK_BYTES)
+            if not chunk:
+                if self._iconv.pending:
+                    raise OSError("the file ends inside a character: it changed since it was checked")
+                return 0
+            self._ready = memoryview(self._iconv.convert(chunk))
+            if self._iconv.refused:
+                raise OSError("iconv refused a code: the file changed since it was checked")
+        count = min(len(buffer), len(self._ready))
+        buffer[:count] = self._ready[:count]
+        self._ready = self._ready[count:]
         return count
 
 
@@ -515,7 +663,7 @@ class _Run:
         )
         self._hashes: dict[Path, str] = {}
         self._sniffed: dict[Path, Sniffed] = {}
-        self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, written while sniffing
+        self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, when Python decoded it while sniffing
         self._scratch: tempfile.TemporaryDirectory | None = None
         declared = options.get("columns")
         self.columns: list[str] = [self.renames.get(c, c) for c in declared] if declared else state.get("columns", [])
@@ -571,26 +719,19 @@ class _Run:
             if self._scratch is None:
                 self._scratch = tempfile.TemporaryDirectory(prefix="file_drop-")
             copy_path = Path(self._scratch.name) / f"{len(self._sniffed)}.csv"
-            converted = copy_path.with_suffix(".iconv.csv")
             try:
                 hashed = path in self._hashes
                 with _BackgroundWriter(copy_path) as sink:
-                    sniffed = _sniff_file(
-                        path, sink, None if hashed else sink, converted if _iconv_differences() else None
-                    )
+                    sniffed = _sniff_file(path, sink, None if hashed else sink, _iconv_differences() is not None)
                 if not hashed:  # read whole: only a rejected file stops the sniff early
                     self._hashes[path] = sink.sha256.hexdigest()
-                if sniffed is None:  # iconv cannot vouch for its conversion: Python decodes the file
+                if sniffed is None:  # iconv cannot vouch for the file: Python decodes it
                     with _BackgroundWriter(copy_path) as sink:
                         sniffed = _sniff_file(path, sink)
-                elif converted.exists():
-                    converted.replace(copy_path)
             except BaseException:
                 copy_path.unlink(missing_ok=True)
                 raise
-            finally:
-                converted.unlink(missing_ok=True)
-            if sniffed.encoding == GB18030:
+            if sniffed.encoding == GB18030 and not sniffed.by_iconv:
                 self._copies[path] = copy_path
             else:
                 copy_path.unlink()
@@ -747,7 +888,7 @@ class _Run:
         if start is None:
             yield from self._csv_rows(path, name)
             return
-        source, offset, raw_width, order = start
+        offset, raw_width, order = start
         names = [str(i) for i in range(raw_width)]
         invalid: list[object] = []
 
@@ -758,14 +899,15 @@ class _Run:
         limit = csv.field_size_limit()
         emitted = 0
         file_bytes = name.encode()
-        with pa.OSFile(str(source)) as handle:
-            handle.seek(offset)
+        with self._utf8(path, sniffed, offset) as handle:
             try:
                 reader = pa_csv.open_csv(
                     handle,
                     read_options=pa_csv.ReadOptions(column_names=names, block_size=ARROW_BLOCK_BYTES),
                     parse_options=pa_csv.ParseOptions(
-                        newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=refuse
+                        newlines_in_values=sniffed.quoted_line_breaks,
+                        ignore_empty_lines=False,
+                        invalid_row_handler=refuse,
                     ),
                     convert_options=pa_csv.ConvertOptions(
                         column_types=dict.fromkeys(names, pa.string()),
@@ -801,15 +943,28 @@ class _Run:
                 log.debug("%s: arrow path stopped after %d rows: %s", name, emitted, error)
         yield from self._csv_rows(path, name, skip=emitted)
 
-    def _data_start(self, path: Path, sniffed: Sniffed) -> tuple[Path, int, int, list[int]] | None:
-        """Where Arrow can read the rows: the UTF-8 file, the byte offset after the header, the header's field
-        count and the established columns' positions. None when the header is not plainly in the first bytes."""
-        source = self._copies.get(path, path) if sniffed.encoding == GB18030 else path
-        if sniffed.encoding == GB18030 and source == path:
+    def _utf8(self, path: Path, sniffed: Sniffed, offset: int):
+        """The file as UTF-8 bytes from ``offset`` (after a BOM, if any), for Arrow: the file itself, the copy
+        Python decoded while sniffing, or the file converted by iconv as it is read."""
+        if sniffed.encoding != GB18030:
+            handle = pa.OSFile(str(path))
+        elif path in self._copies:
+            handle = pa.OSFile(str(self._copies[path]))
+        else:
+            handle = io.BufferedReader(_IconvText(path, sniffed.readable_bytes), CHUNK_BYTES)
+            handle.read(offset)
+            return handle
+        handle.seek(offset)
+        return handle
+
+    def _data_start(self, path: Path, sniffed: Sniffed) -> tuple[int, int, list[int]] | None:
+        """Where Arrow can read the rows of the UTF-8 text (``_utf8``): the byte offset after the header, the
+        header's field count and the established columns' positions. None when the header is not plainly in
+        the first bytes."""
+        if sniffed.encoding == GB18030 and not sniffed.by_iconv and path not in self._copies:
             return None
         skip = len(codecs.BOM_UTF8) if sniffed.encoding == UTF8_BOM else 0
-        with source.open("rb") as handle:
-            handle.seek(skip)
+        with self._utf8(path, sniffed, skip) as handle:
             prefix = handle.read(HEADER_PREFIX_BYTES)
             whole = handle.read(1) == b""
         text = codecs.getincrementaldecoder(UTF8)("strict").decode(prefix, final=whole)
@@ -834,7 +989,7 @@ class _Run:
         offset = skip + len(text[:used].encode(UTF8))
         if text[used:].startswith("\ufeff"):
             return None  # Arrow would drop a byte order mark at the start of what it reads
-        return source, offset, len(record), order
+        return offset, len(record), order
 
     def _csv_rows(self, path: Path, name: str, skip: int = 0) -> Iterator[list]:
         """The file's rows through the ``csv`` module; records up to ``skip`` have landed already."""

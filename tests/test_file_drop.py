@@ -6,7 +6,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -355,14 +354,19 @@ def _land_both(directory: Path, monkeypatch, batch_size: int = 3):
     files=st.lists(raw_csvs(), min_size=1, max_size=3),
     encoding=st.sampled_from(["gb18030", "utf-8", "utf-8-sig"]),
     block=st.sampled_from([1 << 20, 64]),
+    sniff_chunk=st.sampled_from([8 << 20, 7]),
 )
-def test_the_arrow_path_lands_what_the_csv_module_lands(tmp_path_factory, monkeypatch, files, encoding, block):
+def test_the_arrow_path_lands_what_the_csv_module_lands(
+    tmp_path_factory, monkeypatch, files, encoding, block, sniff_chunk
+):
     import connectors.file_drop as file_drop
 
     directory = tmp_path_factory.mktemp("drop")
     for index, text in enumerate(files):
         (directory / f"d{index}.csv").write_bytes(text.encode(encoding))
     monkeypatch.setattr(file_drop, "ARROW_BLOCK_BYTES", block)  # tiny blocks: Arrow gives up mid-file
+    monkeypatch.setattr(file_drop, "SNIFF_CHUNK_BYTES", sniff_chunk)  # quotes, line breaks, characters across chunks
+    monkeypatch.setattr(file_drop, "CHUNK_BYTES", min(sniff_chunk, file_drop.CHUNK_BYTES))
     fast, slow = _land_both(directory, monkeypatch)
     assert fast == slow
 
@@ -388,22 +392,21 @@ def test_the_arrow_path_takes_plain_files_and_numbers_rows_like_the_csv_module(t
 
 # -- GB18030 converted by glibc's iconv ------------------------------------------------------------------------------
 
-needs_iconv = pytest.mark.skipif(shutil.which("iconv") is None, reason="no iconv: GB18030 is decoded by Python")
+needs_iconv = pytest.mark.skipif(_iconv_differences() is None, reason="no iconv(3): GB18030 is decoded by Python")
 
 
 def _iconv_verdicts(monkeypatch) -> list[bool]:
-    """Records whether iconv vouched for each file it converted (the real conversion still runs)."""
+    """Records whether iconv vouched for each file it checked (the real check still runs)."""
     import connectors.file_drop as file_drop
 
     verdicts: list[bool] = []
-    original = file_drop._Iconv.vouches
-    monkeypatch.setattr(file_drop._Iconv, "vouches", lambda self: verdicts.append(original(self)) or verdicts[-1])
+    original = file_drop._IconvCheck.vouches
+    monkeypatch.setattr(file_drop._IconvCheck, "vouches", lambda self: verdicts.append(original(self)) or verdicts[-1])
     return verdicts
 
 
 def _land_without_iconv(directory: Path, monkeypatch) -> tuple[pa.Table, Extraction]:
-    monkeypatch.setenv("PATH", "")  # as on a system without iconv
-    monkeypatch.setattr("connectors.file_drop._iconv_differences", _iconv_differences.__wrapped__)
+    monkeypatch.setattr("connectors.file_drop._iconv_differences", lambda: None)  # as without iconv(3)
     return land(directory, spec())
 
 
@@ -454,3 +457,22 @@ def test_a_file_iconv_refuses_is_judged_by_the_python_decoder(tmp_path, monkeypa
         ("d1.csv", 3, "truncated_row"),
         ("d2.csv", None, "encoding"),
     ]
+
+
+@needs_iconv
+def test_a_file_that_looks_like_utf8_at_first_is_checked_by_iconv_from_its_first_byte(tmp_path, monkeypatch):
+    import connectors.file_drop as file_drop
+
+    monkeypatch.setattr(file_drop, "SNIFF_CHUNK_BYTES", 16)  # the ASCII header fills the first chunks
+    monkeypatch.setattr(file_drop, "CHUNK_BYTES", 5)  # iconv converts the rows 5 bytes at a time as they are read
+    header = ("name", "id_number", "birth_date")
+    rows = [("王䶮", "410105199001011234", "1990-01-01"), ("李𠮷", "41010519900202123X", "1990-02-02")] * 20
+    write_csv(tmp_path / "d1.csv", rows, header=header)
+    verdicts = _iconv_verdicts(monkeypatch)
+    landed, extraction = land(tmp_path, spec())
+    assert verdicts == [True]
+    assert extraction.rejections == []
+    assert [tuple(row[c] for c in header) for row in landed.to_pylist()] == rows
+    with monkeypatch.context() as patched:
+        python, _ = _land_without_iconv(tmp_path, patched)
+    assert landed.equals(python)
