@@ -20,10 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
 
 from citybase.codes import id_number_problem, uscc_problem
 from citybase.simulator.defects import HOMOPHONE_NAME, HOMOPHONE_SHARE, defect_weights
-from citybase.simulator.drops import TRUTH_ROW_GROUP, TruthWriter, write_truth
+from citybase.simulator.drops import TRUTH_ROW_GROUP, TruthWriter, save_reproducibly, sheet_row, write_truth
 from citybase.simulator.health import (
     BIRTH_COLUMNS,
     BIRTHS_PER_RESIDENT_YEAR,
@@ -390,3 +393,30 @@ def test_truth_written_in_parts_is_the_file_written_at_once(tmp_path):
     writer.close()
     assert pq.ParquetFile(tmp_path / "at_once.parquet").metadata.num_row_groups == 2
     assert (tmp_path / "in_parts.parquet").read_bytes() == (tmp_path / "at_once.parquet").read_bytes()
+
+
+cell_text = st.text(
+    st.sampled_from(["a", "Z", "9", "郑", "𠮷", " ", "\t", "\u3000", "&", "<", ">", '"', "'"]), min_size=1
+)
+cell_values = st.one_of(st.integers(0, 10**9), cell_text, st.dates(dt.date(1900, 3, 1), dt.date(2100, 12, 31)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(cell_values, min_size=1, max_size=4), min_size=1, max_size=6))
+def test_rows_rendered_by_sheet_row_give_the_bytes_openpyxl_gives(tmp_path_factory, rows):
+    """The tax workbooks' rows after the first are rendered by ``sheet_row``, not openpyxl: same file."""
+    when, folder = dt.datetime(2025, 12, 31, 9), tmp_path_factory.mktemp("xlsx")
+
+    def workbook(rows_by_openpyxl):
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("S")
+        sheet.append(["title"])
+        sheet.append([dt.date(2025, 1, 1)])  # a date before any row: the workbook's date style is the first
+        for row in rows_by_openpyxl:
+            sheet.append(row)
+        return book
+
+    save_reproducibly(workbook(rows), folder / "openpyxl.xlsx", when)
+    rendered = (sheet_row(number, zip("ABCD", row, strict=False)) for number, row in enumerate(rows, start=3))
+    save_reproducibly(workbook([]), folder / "rendered.xlsx", when, rendered)
+    assert (folder / "openpyxl.xlsx").read_bytes() == (folder / "rendered.xlsx").read_bytes()

@@ -12,10 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pyarrow as pa
@@ -172,11 +175,12 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
-def save_reproducibly(workbook, path: Path, when: dt.datetime) -> None:
+def save_reproducibly(workbook, path: Path, when: dt.datetime, more_rows: Iterable[str] = ()) -> None:
     """Save an openpyxl workbook so that the same content gives the same bytes.
 
     openpyxl stamps the save time into docProps/core.xml and the zip entries; both are pinned here
-    (the document times to ``when``, the entries to the zip epoch).
+    (the document times to ``when``, the entries to the zip epoch). ``more_rows``, worksheet XML of rows
+    (see ``sheet_row``), are streamed onto the end of the only worksheet's data as it is copied.
     """
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -189,4 +193,34 @@ def save_reproducibly(workbook, path: Path, when: dt.datetime) -> None:
             pinned = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
             pinned.compress_type = zipfile.ZIP_DEFLATED
             pinned.external_attr = 0o600 << 16
-            target.writestr(pinned, data)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(pinned, data)
+                continue
+            head, tail = data.split(b"</sheetData>")
+            with target.open(pinned, "w") as entry:
+                entry.write(head)
+                rows = iter(more_rows)
+                while chunk := "".join(itertools.islice(rows, 10_000)):
+                    entry.write(chunk.encode())
+                entry.write(b"</sheetData>" + tail)
+
+
+def sheet_row(number: int, cells: Iterable[tuple[str, object]]) -> str:
+    """Worksheet row ``number`` as openpyxl writes it, ~50 times faster: ``cells`` are (column letter,
+    value) with a value an int, a non-empty str (an inline string) or a date (a serial in the workbook's
+    first cell style, openpyxl's date format, which the workbook must already hold)."""
+    xml = [f'<row r="{number}">']
+    for column, value in cells:
+        if isinstance(value, str):
+            stripped = value.strip()
+            space = ' xml:space="preserve"' if stripped and stripped != value else ""
+            xml.append(f'<c r="{column}{number}" t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>')
+        elif isinstance(value, dt.date):
+            xml.append(f'<c r="{column}{number}" s="1" t="n"><v>{value.toordinal() - _EXCEL_DAY_ZERO}</v></c>')
+        else:
+            xml.append(f'<c r="{column}{number}" t="n"><v>{int(value)}</v></c>')
+    xml.append("</row>")
+    return "".join(xml)
+
+
+_EXCEL_DAY_ZERO = dt.date(1899, 12, 30).toordinal()  # Excel's serial 0 (serials count from 1900-03-01 on)

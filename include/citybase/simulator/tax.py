@@ -26,6 +26,7 @@ from citybase.simulator.drops import (
     TruthWriter,
     plan_record_defects,
     save_reproducibly,
+    sheet_row,
     write_defects,
 )
 from citybase.simulator.formats import day_number
@@ -212,12 +213,19 @@ def _plant(
 
 
 def _write_workbook(path: Path, rows: list[list], month_start: dt.date, snapshot: dt.date) -> None:
-    """A write-only workbook (constant memory) with the title rows real government workbooks carry."""
+    """A workbook with the title rows real government workbooks carry. openpyxl writes the title rows, the
+    header and the first row (whose date gives the workbook its date style); the other rows are rendered
+    as the same XML by ``sheet_row``: openpyxl's cell writer took a quarter of ``simulate``'s time."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET)
     sheet.append([f"国家税务总局郑州市税务局 {month_start.year}年{month_start.month}月纳税信用评价结果"])
     sheet.append([f"数据截止日期：{snapshot.isoformat()}"])
     sheet.append(list(COLUMNS))
-    for row in rows:
-        sheet.append(row)
-    save_reproducibly(workbook, path, dt.datetime.combine(snapshot, dt.time(9, 0)))
+    if rows:
+        sheet.append(rows[0])
+    first = HEADER_ROW + 2  # the sheet row of ``rows[1]``
+    more = (sheet_row(number, zip(LETTERS, row, strict=True)) for number, row in enumerate(rows[1:], start=first))
+    save_reproducibly(workbook, path, dt.datetime.combine(snapshot, dt.time(9, 0)), more)
+
+
+LETTERS = "ABCDEFG"  # the columns' letters
