@@ -36,3 +36,22 @@
         )
     )
 {%- endmacro %}
+
+{#-
+    hukou_person_reference_problem(record): the orphan_reference detail of a hukou move or name change
+    aliased ``record`` and left-joined to int_person_ids_registered as ``registered`` on person_id, or
+    NULL: its person_id is neither held nor cancelled by the registry, or the person under that key holds
+    another valid ID number. The detail is untagged free text: no ID number in it.
+-#}
+
+{% macro hukou_person_reference_problem(record) -%}
+    case
+        when registered.person_id is null
+            then concat('person_id ', {{ record }}.person_id, ' is not a person of public_security/hukou/persons')
+        when registered.has_valid_id_number and registered.id_number != {{ record }}.id_number
+            then concat(
+                'person_id ', {{ record }}.person_id, ' of public_security/hukou/persons',
+                ' holds another id_number than this record'
+            )
+    end
+{%- endmacro %}

@@ -25,22 +25,6 @@ moves as (
 
 ),
 
-persons as (
-
-    select
-        person_id,
-        id_number,
-        {{ id_number_problem('id_number') }} is null as has_valid_id_number
-    from {{ ref('stg_hukou__persons') }}
-
-),
-
-cancelled_persons as (
-
-    {{ hukou_cancelled_person_ids() }}
-
-),
-
 snapshot as (
 
     -- the snapshot date of the run: the date of its latest update
@@ -67,14 +51,11 @@ checked as (
         {{ id_number_problem('moves.id_number') }} as id_number_problem,
         {{ division_code_problem('moves.from_division_code', allow_obsolete=true) }} as from_division_code_problem,
         {{ division_code_problem('moves.to_division_code', allow_obsolete=true) }} as to_division_code_problem,
-        persons.person_id is not null as person_exists,
-        cancelled_persons.person_id is not null as person_cancelled,
-        persons.has_valid_id_number and persons.id_number != moves.id_number as person_holds_other_id_number
+        {{ hukou_person_reference_problem('moves') }} as person_reference_problem
 
     from moves
     cross join snapshot
-    left join persons on moves.person_id = persons.person_id
-    left join cancelled_persons on moves.person_id = cancelled_persons.person_id
+    left join {{ ref('int_person_ids_registered') }} as registered on moves.person_id = registered.person_id
 
 ),
 
@@ -82,6 +63,7 @@ rule_details as (
 
     select
         *,
+        person_reference_problem as orphan_reference_detail,
 
         case
             when missing_fields != ''
@@ -107,17 +89,7 @@ rule_details as (
                 )
             when to_division_code_problem is not null
                 then concat('to_division_code ', to_division_code, ' fails GB/T 2260: ', to_division_code_problem)
-        end as invalid_division_code_detail,
-
-        case
-            when not person_exists and not person_cancelled
-                then concat('person_id ', person_id, ' is not a person of public_security/hukou/persons')
-            when person_holds_other_id_number
-                then concat(
-                    'person_id ', person_id, ' of public_security/hukou/persons',
-                    ' holds another id_number than this record'
-                )  -- the detail is untagged free text: no ID number in it
-        end as orphan_reference_detail
+        end as invalid_division_code_detail
 
     from checked
 

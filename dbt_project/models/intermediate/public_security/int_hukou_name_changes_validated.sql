@@ -20,22 +20,6 @@ name_changes as (
 
 ),
 
-persons as (
-
-    select
-        person_id,
-        id_number,
-        {{ id_number_problem('id_number') }} is null as has_valid_id_number
-    from {{ ref('stg_hukou__persons') }}
-
-),
-
-cancelled_persons as (
-
-    {{ hukou_cancelled_person_ids() }}
-
-),
-
 snapshot as (
 
     -- the snapshot date of the run: the date of its latest update
@@ -58,14 +42,11 @@ checked as (
             case when nullif(trim(name_changes.changed_on_text), '') is null then 'changed_on' end
         ) as missing_fields,
         {{ id_number_problem('name_changes.id_number') }} as id_number_problem,
-        persons.person_id is not null as person_exists,
-        cancelled_persons.person_id is not null as person_cancelled,
-        persons.has_valid_id_number and persons.id_number != name_changes.id_number as person_holds_other_id_number
+        {{ hukou_person_reference_problem('name_changes') }} as person_reference_problem
 
     from name_changes
     cross join snapshot
-    left join persons on name_changes.person_id = persons.person_id
-    left join cancelled_persons on name_changes.person_id = cancelled_persons.person_id
+    left join {{ ref('int_person_ids_registered') }} as registered on name_changes.person_id = registered.person_id
 
 ),
 
@@ -73,6 +54,7 @@ rule_details as (
 
     select
         *,
+        person_reference_problem as orphan_reference_detail,
 
         case
             when missing_fields != ''
@@ -89,17 +71,7 @@ rule_details as (
                 then concat('changed_on ', changed_on_text, ' is not a calendar date')
             when changed_on > snapshot_date
                 then concat('changed_on ', changed_on_text, ' is after the snapshot date ', snapshot_date)
-        end as impossible_date_detail,
-
-        case
-            when not person_exists and not person_cancelled
-                then concat('person_id ', person_id, ' is not a person of public_security/hukou/persons')
-            when person_holds_other_id_number
-                then concat(
-                    'person_id ', person_id, ' of public_security/hukou/persons',
-                    ' holds another id_number than this record'
-                )  -- the detail is untagged free text: no ID number in it
-        end as orphan_reference_detail
+        end as impossible_date_detail
 
     from checked
 
