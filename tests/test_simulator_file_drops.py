@@ -420,3 +420,9 @@ def test_rows_rendered_by_sheet_row_give_the_bytes_openpyxl_gives(tmp_path_facto
     rendered = (sheet_row(number, zip("ABCD", row, strict=False)) for number, row in enumerate(rows, start=3))
     save_reproducibly(workbook([]), folder / "rendered.xlsx", when, rendered)
     assert (folder / "openpyxl.xlsx").read_bytes() == (folder / "rendered.xlsx").read_bytes()
+
+
+@pytest.mark.parametrize("value", ["", True, 1.5, None, dt.datetime(2025, 1, 1, 9)])
+def test_sheet_row_refuses_what_it_would_write_otherwise_than_openpyxl(value):
+    with pytest.raises(TypeError, match="sheet_row writes"):
+        sheet_row(4, [("A", value)])

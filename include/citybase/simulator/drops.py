@@ -211,14 +211,16 @@ def sheet_row(number: int, cells: Iterable[tuple[str, object]]) -> str:
     first cell style, openpyxl's date format, which the workbook must already hold)."""
     xml = [f'<row r="{number}">']
     for column, value in cells:
-        if isinstance(value, str):
+        if isinstance(value, str) and value:
             stripped = value.strip()
             space = ' xml:space="preserve"' if stripped and stripped != value else ""
             xml.append(f'<c r="{column}{number}" t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>')
-        elif isinstance(value, dt.date):
+        elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             xml.append(f'<c r="{column}{number}" s="1" t="n"><v>{value.toordinal() - _EXCEL_DAY_ZERO}</v></c>')
-        else:
-            xml.append(f'<c r="{column}{number}" t="n"><v>{int(value)}</v></c>')
+        elif isinstance(value, int) and not isinstance(value, bool):
+            xml.append(f'<c r="{column}{number}" t="n"><v>{value}</v></c>')
+        else:  # openpyxl writes these otherwise (empty cells, booleans, datetimes, floats)
+            raise TypeError(f"sheet_row writes ints, non-empty strs and dates, not {value!r}")
     xml.append("</row>")
     return "".join(xml)
 
