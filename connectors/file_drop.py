@@ -211,15 +211,20 @@ def _sniff_file(path: Path, sink, digest=None, use_iconv: bool = False) -> Sniff
 def _decode_prefix_into(handle, limit: int, sink) -> codecs.IncrementalDecoder:
     """A GB18030 decoder fed the first ``limit`` bytes of ``handle`` (known to decode), their text in ``sink``."""
     decoder = codecs.getincrementaldecoder(GB18030)("strict")
+    for chunk in _reread(handle, limit):
+        sink.write(decoder.decode(chunk).encode(UTF8))
+    return decoder
+
+
+def _reread(handle, limit: int) -> Iterator[bytes]:
+    """The first ``limit`` bytes of ``handle`` again, in sniffing chunks; then back to where it was."""
     position = handle.tell()
     handle.seek(0)
-    left = limit
-    while left > 0:
-        chunk = handle.read(min(SNIFF_CHUNK_BYTES, left))
-        left -= len(chunk)
-        sink.write(decoder.decode(chunk).encode(UTF8))
+    while limit > 0:
+        chunk = handle.read(min(SNIFF_CHUNK_BYTES, limit))
+        limit -= len(chunk)
+        yield chunk
     handle.seek(position)
-    return decoder
 
 
 @functools.cache
@@ -370,13 +375,8 @@ class _IconvCheck:
 
     def feed_prefix(self, handle, size: int) -> None:
         """Feed the first ``size`` bytes of ``handle``, read again (they looked like UTF-8 until now)."""
-        position = handle.tell()
-        handle.seek(0)
-        while size > 0:
-            chunk = handle.read(min(SNIFF_CHUNK_BYTES, size))
-            size -= len(chunk)
+        for chunk in _reread(handle, size):
             self.feed(chunk)
-        handle.seek(position)
 
     def feed(self, chunk: bytes) -> None:
         if self._converting is not None:

@@ -13,6 +13,7 @@ exported twice. Every one is in the ground truth, keyed ``<uscc>|<YYYYMM>``.
 from __future__ import annotations
 
 import datetime as dt
+import string
 from collections import Counter
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from citybase.simulator.sampling import stream
 CREDIT_RATINGS = ("tax", "credit_ratings")
 TABLE = "taxpayer_credit"
 COLUMNS = ("序号", "纳税人识别号", "纳税人名称", "信用等级", "评价年度", "评价日期", "主管税务机关")
+LETTERS = string.ascii_uppercase[: len(COLUMNS)]  # the columns' letters in the sheet
 HEADER_ROW = 3  # a title row and a "data as of" row come first
 SHEET = "纳税信用评价结果"
 RATINGS = np.array(list("ABMCD"))
@@ -226,6 +228,3 @@ def _write_workbook(path: Path, rows: list[list], month_start: dt.date, snapshot
     first = HEADER_ROW + 2  # the sheet row of ``rows[1]``
     more = (sheet_row(number, zip(LETTERS, row, strict=True)) for number, row in enumerate(rows[1:], start=first))
     save_reproducibly(workbook, path, dt.datetime.combine(snapshot, dt.time(9, 0)), more)
-
-
-LETTERS = "ABCDEFG"  # the columns' letters
