@@ -464,7 +464,6 @@ def test_a_file_that_looks_like_utf8_at_first_is_checked_by_iconv_from_its_first
     import connectors.file_drop as file_drop
 
     monkeypatch.setattr(file_drop, "SNIFF_CHUNK_BYTES", 16)  # the ASCII header fills the first chunks
-    monkeypatch.setattr(file_drop, "CHUNK_BYTES", 5)  # iconv converts the rows 5 bytes at a time as they are read
     header = ("name", "id_number", "birth_date")
     rows = [("王䶮", "410105199001011234", "1990-01-01"), ("李𠮷", "41010519900202123X", "1990-02-02")] * 20
     write_csv(tmp_path / "d1.csv", rows, header=header)
@@ -476,3 +475,41 @@ def test_a_file_that_looks_like_utf8_at_first_is_checked_by_iconv_from_its_first
     with monkeypatch.context() as patched:
         python, _ = _land_without_iconv(tmp_path, patched)
     assert landed.equals(python)
+
+
+class _Collected:
+    """A sink that keeps what it is written, in order."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+
+@needs_iconv
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(st.sampled_from(["王", "䶮", "𠮷", "a", ",", " ", "é", "€"]), max_size=9), max_size=12),
+    chunk=st.integers(1, 40),
+    inserted=st.none() | st.tuples(st.integers(0, 400), st.sampled_from([b"\x80", b"\xff", b"\x81", b"\x81\x30"])),
+)
+def test_iconv_in_two_halves_judges_and_converts_every_chunking_as_python_decodes_the_whole(lines, chunk, inserted):
+    from connectors.file_drop import _IconvCheck
+
+    data = "\n".join(lines).encode("gb18030")
+    if inserted is not None:  # a stray or cut code, maybe
+        at, code = inserted
+        data = data[:at] + code + data[at:]
+    try:
+        expected = data.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError:
+        expected = None
+    sink = _Collected()
+    with _IconvCheck(sink) as check:
+        for start in range(0, len(data), chunk):
+            check.feed(data[start : start + chunk])
+        vouches = check.vouches()
+    assert vouches == (expected is not None)
+    if vouches:
+        assert b"".join(sink.parts) == expected
