@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 import sqlite3
 from collections import Counter
@@ -128,6 +129,36 @@ def test_same_seed_gives_the_same_city_and_a_rerun_replaces_the_old_one(city, tm
     assert again.counts == city.counts
     assert again.defects == city.defects
     assert other.counts != city.counts
+
+
+def test_systems_written_in_two_processes_are_byte_for_byte_those_written_in_turn(city, tmp_path, monkeypatch):
+    from citybase.simulator import parallel
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    original = parallel._run_group
+
+    def run_group(group, pipe):  # in the forked child: leave a trace
+        (pids / str(os.getpid())).touch()
+        original(group, pipe)
+
+    monkeypatch.setattr(parallel, "_run_group", run_group)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    in_parallel = simulate(tmp_path / "parallel", scale=SCALE, seed=42, as_of=AS_OF, defect_rate=DEFECT_RATE)
+    assert len({path.name for path in pids.iterdir()} - {str(os.getpid())}) == 2
+    monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # no fork: in turn
+    in_turn = simulate(tmp_path / "in_turn", scale=SCALE, seed=42, as_of=AS_OF, defect_rate=DEFECT_RATE)
+
+    def file_hashes(result: SimulationResult) -> dict[str, str]:
+        return {
+            path.relative_to(result.out_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in result.out_dir.rglob("*")
+            if path.is_file() and path.name != "simulation.json"  # which names the folder
+        }
+
+    assert len(file_hashes(in_turn)) > 50
+    assert file_hashes(in_parallel) == file_hashes(in_turn)
+    assert (in_parallel.counts, in_parallel.defects) == (in_turn.counts, in_turn.defects)
 
 
 def test_another_seed_gives_another_city(tmp_path):

@@ -31,6 +31,7 @@ from citybase.simulator.health import write_vital_records
 from citybase.simulator.housing import write_property_registry
 from citybase.simulator.market import MARKET_ENTITIES, REGISTRY_START, enterprise_rows, simulate_enterprises
 from citybase.simulator.output import SystemOutput
+from citybase.simulator.parallel import Steps, run_in_parallel
 from citybase.simulator.planning import write_land_planning
 from citybase.simulator.population import RESIDENTS, household_rows, person_rows, simulate_population
 from citybase.simulator.registry_events import write_registry_events
@@ -102,6 +103,9 @@ def simulate(
     """Simulate the city at ``scale`` (1.0 = 12.6 M residents, 2 M market entities) into ``out_dir``.
 
     The same arguments always give the same files. A previous simulation in ``out_dir`` is replaced.
+    Once the people, households and enterprises exist, two groups of systems that share no file are
+    written at once, each in a forked process (``parallel.run_in_parallel``): the registries and their
+    events, and the nine other systems.
     With ``servers`` (``{"mariadb": url, "postgresql": url}``, see ``citybase.simulator.servers``) the
     SQL systems are then loaded into those servers, and ``systems`` points there.
     """
@@ -122,37 +126,19 @@ def simulate(
     advance = step("Simulating residents and households", 1)
     people, households = simulate_population(max(1, round(RESIDENTS * scale)), as_of, seed)
     advance(1)
-
-    def render_persons(rows):
-        return person_rows(people, households, rows)
-
-    person_defects = plan_defects(
-        stream(seed, "defects/persons"), len(people), defect_rate, PERSON_DEFECTS, render_persons, as_of
-    )
-    with sqlite_database(hukou_path) as connection:
-        write_rows(
-            connection,
-            HOUSEHOLDS,
-            len(households),
-            lambda rows: household_rows(people, households, rows),
-            on_chunk=step("Writing hukou households", len(households)),
-        )
-        write_numbered_rows(
-            connection,
-            PERSONS,
-            render_persons,
-            person_defects,
-            Truth(truth_dir / "persons.parquet", PERSON_TRUTH_COLUMNS),
-            on_chunk=step("Writing hukou persons", person_defects.table_rows),
-        )
-
     advance = step("Simulating market entities", 1)
     enterprises = simulate_enterprises(max(1, round(MARKET_ENTITIES * scale)), people, as_of, seed)
     advance(1)
 
+    def render_persons(rows):
+        return person_rows(people, households, rows)
+
     def render_enterprises(rows):
         return enterprise_rows(enterprises, people, rows)
 
+    person_defects = plan_defects(
+        stream(seed, "defects/persons"), len(people), defect_rate, PERSON_DEFECTS, render_persons, as_of
+    )
     enterprise_defects = plan_defects(
         stream(seed, "defects/enterprises"),
         len(enterprises),
@@ -161,50 +147,74 @@ def simulate(
         render_enterprises,
         as_of,
     )
-    with sqlite_database(registry_path) as connection:
-        write_numbered_rows(
-            connection,
-            ENTERPRISES,
-            render_enterprises,
-            enterprise_defects,
-            Truth(truth_dir / "enterprises.parquet", ENTERPRISE_TRUTH_COLUMNS),
-            on_chunk=step("Writing business registry enterprises", enterprise_defects.table_rows),
-        )
-
     tables = [(*HUKOU, PERSONS.name, person_defects), (*BUSINESS_REGISTRY, ENTERPRISES.name, enterprise_defects)]
     write_defects_csv(truth_dir / "defects.csv", tables)
-
     generator = {"seed": seed, "scale": scale, "as_of": as_of, "defect_rate": defect_rate, "truth_dir": truth_dir}
-    advance = step("Simulating registry events (moves, name changes, reports, licences, penalties)", 1)
-    registry_events = write_registry_events(out_dir, people, households, enterprises, **generator)
-    advance(1)
-    advance = step("Simulating the civil registry (marriages, standard addresses)", 1)
-    civil_registry = write_civil_registry(out_dir, people, households, **generator)
-    advance(1)
-    advance = step("Simulating land planning (GeoJSON) and the property registry", 2)
-    land_planning, cadastre = write_land_planning(out_dir, people, households, **generator)
-    advance(1)
-    property_registry = write_property_registry(out_dir, people, households, cadastre, **generator)
-    advance(1)
-    advance = step("Simulating social insurance and dishonest debtors (served over HTTP)", 2)
-    social_insurance = write_social_insurance(out_dir, people, enterprises, **generator)
-    advance(1)
-    dishonest_debtors = write_dishonest_debtors(out_dir, people, enterprises, **generator)
-    advance(1)
-    advance = step("Simulating vital records (daily CSV drops) and tax credit ratings (XLSX)", 2)
-    vital_records = write_vital_records(out_dir, people, **generator)
-    advance(1)
-    credit_ratings = write_credit_ratings(out_dir, enterprises, **generator)
-    advance(1)
-    advance = step("Simulating air quality readings and the bus network (CSV drops)", 2)
-    air_quality = write_air_quality(out_dir, people, **generator)
-    advance(1)
-    bus_network = write_bus_network(out_dir, people, **generator)
-    advance(1)
-    others = [
-        *registry_events, civil_registry, land_planning, property_registry, social_insurance, dishonest_debtors,
-        vital_records, credit_ratings, air_quality, bus_network,
-    ]  # fmt: skip
+
+    def registries(step: Steps) -> list[SystemOutput]:
+        """The household and business registries, and their events (written into the same two files)."""
+        with sqlite_database(hukou_path) as connection:
+            write_rows(
+                connection,
+                HOUSEHOLDS,
+                len(households),
+                lambda rows: household_rows(people, households, rows),
+                on_chunk=step("Writing hukou households", len(households)),
+            )
+            write_numbered_rows(
+                connection,
+                PERSONS,
+                render_persons,
+                person_defects,
+                Truth(truth_dir / "persons.parquet", PERSON_TRUTH_COLUMNS),
+                on_chunk=step("Writing hukou persons", person_defects.table_rows),
+            )
+        with sqlite_database(registry_path) as connection:
+            write_numbered_rows(
+                connection,
+                ENTERPRISES,
+                render_enterprises,
+                enterprise_defects,
+                Truth(truth_dir / "enterprises.parquet", ENTERPRISE_TRUTH_COLUMNS),
+                on_chunk=step("Writing business registry enterprises", enterprise_defects.table_rows),
+            )
+        advance = step("Simulating registry events (moves, name changes, reports, licences, penalties)", 1)
+        registry_events = write_registry_events(out_dir, people, households, enterprises, **generator)
+        advance(1)
+        return registry_events
+
+    def other_systems(step: Steps) -> list[SystemOutput]:
+        """The nine other systems: each reads only the people, households and enterprises."""
+        advance = step("Simulating the civil registry (marriages, standard addresses)", 1)
+        civil_registry = write_civil_registry(out_dir, people, households, **generator)
+        advance(1)
+        advance = step("Simulating land planning (GeoJSON) and the property registry", 2)
+        land_planning, cadastre = write_land_planning(out_dir, people, households, **generator)
+        advance(1)
+        property_registry = write_property_registry(out_dir, people, households, cadastre, **generator)
+        advance(1)
+        advance = step("Simulating social insurance and dishonest debtors (served over HTTP)", 2)
+        social_insurance = write_social_insurance(out_dir, people, enterprises, **generator)
+        advance(1)
+        dishonest_debtors = write_dishonest_debtors(out_dir, people, enterprises, **generator)
+        advance(1)
+        advance = step("Simulating vital records (daily CSV drops) and tax credit ratings (XLSX)", 2)
+        vital_records = write_vital_records(out_dir, people, **generator)
+        advance(1)
+        credit_ratings = write_credit_ratings(out_dir, enterprises, **generator)
+        advance(1)
+        advance = step("Simulating air quality readings and the bus network (CSV drops)", 2)
+        air_quality = write_air_quality(out_dir, people, **generator)
+        advance(1)
+        bus_network = write_bus_network(out_dir, people, **generator)
+        advance(1)
+        return [
+            civil_registry, land_planning, property_registry, social_insurance, dishonest_debtors, vital_records,
+            credit_ratings, air_quality, bus_network,
+        ]  # fmt: skip
+
+    registry_events, other_outputs = run_in_parallel([registries, other_systems], step)
+    others = [*registry_events, *other_outputs]
 
     sql_systems = {"/".join(HUKOU): hukou_path, "/".join(BUSINESS_REGISTRY): registry_path}
     sql_systems |= {o.key: Path(o.location.removeprefix("sqlite:///")) for o in others if _is_sqlite(o.location)}
