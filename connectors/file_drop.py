@@ -140,7 +140,7 @@ def _sniff_file(path: Path, sink, digest=None, use_iconv: bool = False) -> Sniff
     ``digest``, if given, is updated with every byte of a file that is not rejected.
 
     With ``use_iconv``, a file that is not UTF-8 is checked and converted into ``sink`` by iconv(3) instead
-    (``_IconvCheck``, ``Sniffed.by_iconv``), in a thread while this one hashes and checks; None when iconv
+    (``_IconvCheck``, ``Sniffed.by_iconv``), in two threads while this one checks; None when iconv
     cannot vouch for the file (it refused it, or the file may hold a code iconv decodes otherwise than
     Python): decode it with Python then, into a new sink.
     """

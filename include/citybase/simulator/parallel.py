@@ -31,21 +31,23 @@ def run_in_parallel(groups: list[Callable[[Steps], Result]], step: Steps) -> lis
     if len(groups) < 2 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [group(step) for group in groups]
     context = multiprocessing.get_context("fork")
-    processes, pipes = [], {}
+    processes, pipes = [], []
     try:
-        for index, group in enumerate(groups):
+        for group in groups:
             receiving, sending = context.Pipe(duplex=False)
+            pipes.append(receiving)
             process = context.Process(target=_run_group, args=(group, sending), name=f"simulate-{group.__name__}")
             process.start()
             sending.close()  # the child's end: the parent sees EOF if the child dies without a word
             processes.append(process)
-            pipes[receiving] = index
-        return _gather(groups, processes, pipes, step)
+        return _gather(groups, processes, dict(zip(pipes, range(len(groups)), strict=True)), step)
     finally:
         for process in processes:
             if process.is_alive():
                 process.terminate()
             process.join()
+        for receiving in pipes:
+            receiving.close()
 
 
 def _gather(groups: list[Callable], processes: list, pipes: dict[Connection, int], step: Steps) -> list:
