@@ -311,43 +311,65 @@ def _iconv_differences() -> tuple[np.ndarray, bytes, frozenset[str]] | None:
     """
     if _libc_iconv() is None:
         return None
-    seconds = [*range(0x40, 0x7F), *range(0x80, 0xFF)]
-    codes = [bytes((a, b)) for a in range(0x81, 0xFF) for b in seconds]
-    for a in (0x81, 0x82, 0x83, 0x84, 0x90, 0xE3):
-        codes += [bytes((a, b, c, d)) for b in range(0x30, 0x3A) for c in range(0x81, 0xFF) for d in range(0x30, 0x3A)]
+    codes = _probe_codes()  # a code per row, NUL-padded to 4 bytes
+    lengths = np.where(codes[:, 2] == 0, 2, 4)
     # one decode of all the codes, a line each: a refused code's replacement never swallows the line break
-    python = dict(zip(codes, b"\n".join(codes).decode(GB18030, "replace").split("\n"), strict=True))
-    valid = [code for code in codes if "\ufffd" not in python[code]]
+    python = _first_characters(_joined_lines(codes, lengths).decode(GB18030, "replace").split("\n"))
+    valid = np.flatnonzero((python[1] == 1) & (python[0] != ord("\ufffd")))
     try:
-        glibc = _iconv_lines(valid)
+        glibc = _first_characters(_iconv_lines(_joined_lines(codes[valid], lengths[valid]), lengths[valid] + 1))
         lenient = any(_iconv_text(code) is not None for code in _NOT_GB18030)
     except (OSError, UnicodeDecodeError) as error:
         log.warning("iconv(3) unusable, GB18030 is decoded by Python: %s", error)
         return None
-    if lenient or len(glibc) != len(valid):
+    if lenient or len(glibc[0]) != len(valid):
         return None  # lenient where Python's codec refuses, or out of step: not a check of the encoding
-    differing = [code for code, text in zip(valid, glibc, strict=True) if text != python[code]]
+    differing = valid[(glibc[1] != 1) | (glibc[0] != python[0][valid])]
     pairs, classes = np.zeros(1 << 16, dtype=bool), bytearray(256)
-    for code in differing:
-        pairs[code[0] << 8 | code[1]] = True
-        classes[code[0]] |= 1
-        classes[code[1]] |= 2
-    return pairs, bytes(classes), frozenset(python[code] for code in differing)
+    for first, second in codes[differing, :2].tolist():
+        pairs[first << 8 | second] = True
+        classes[first] |= 1
+        classes[second] |= 2
+    return pairs, bytes(classes), frozenset(chr(character) for character in python[0][differing].tolist())
 
 
-def _iconv_lines(codes: list[bytes]) -> list[str]:
-    """Each code decoded by iconv(3) ("" where it refuses it), converting the codes a line each in one call
-    and resuming after the line of each refused one."""
-    data = b"\n".join(codes) + b"\n"
+def _probe_codes() -> np.ndarray:
+    """Every 2-byte GB18030 code, then the 4-byte codes of leads 0x81-0x84, 0x90 and 0xE3 (the BMP's, and two
+    leads of the supplementary planes), as rows of 4 bytes (a 2-byte code's last two are NUL)."""
+    seconds = np.array([*range(0x40, 0x7F), *range(0x80, 0xFF)], dtype=np.uint8)
+    leads = np.arange(0x81, 0xFF, dtype=np.uint8)
+    digits, highs = np.arange(0x30, 0x3A, dtype=np.uint8), np.arange(0x81, 0xFF, dtype=np.uint8)
+    two = np.stack(np.meshgrid(leads, seconds, indexing="ij"), axis=-1).reshape(-1, 2)
+    four_leads = np.array([0x81, 0x82, 0x83, 0x84, 0x90, 0xE3], dtype=np.uint8)
+    four = np.stack(np.meshgrid(four_leads, digits, highs, digits, indexing="ij"), axis=-1).reshape(-1, 4)
+    return np.concatenate([np.pad(two, ((0, 0), (0, 2))), four])
+
+
+def _joined_lines(codes: np.ndarray, lengths: np.ndarray) -> bytes:
+    """The codes, each followed by a line break."""
+    lines = np.concatenate([codes, np.full((len(codes), 1), ord("\n"), dtype=np.uint8)], axis=1)
+    keep = np.arange(5) < np.where(lengths == 2, 2, 4)[:, None]  # the code's own bytes
+    keep[:, 4] = True  # and its line break
+    return lines[keep].tobytes()
+
+
+def _first_characters(lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's first code point (0 for an empty line) and its length in characters."""
+    text = np.array(lines)
+    return text.view(np.uint32).reshape(len(lines), -1)[:, 0], np.char.str_len(text)
+
+
+def _iconv_lines(data: bytes, sizes: np.ndarray) -> list[str]:
+    """Each line of ``data`` (``sizes``: its lines' byte counts, line break included) decoded by iconv(3) ("" where
+    it refuses it), converting them in one call and resuming after the line of each refused one."""
+    starts = np.concatenate([[0], np.cumsum(sizes)])
     decoded: list[str] = []
-    while len(decoded) < len(codes):
+    while len(decoded) < len(sizes):
         with _Iconv() as iconv:
-            text = iconv.convert(data).decode(UTF8)
-        lines = text.split("\n")[:-1]  # the complete lines; after a refusal, the refused code's line is not
-        decoded += lines
+            text = iconv.convert(data[starts[len(decoded)] :]).decode(UTF8)
+        decoded += text.split("\n")[:-1]  # the complete lines; after a refusal, the refused code's line is not
         if iconv.refused:
             decoded.append("")
-            data = b"\n".join(codes[len(decoded) :]) + b"\n"
     return decoded
 
 
