@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.measure import measure, versus
+from bench.measure import Approach, measure, measure_rounds, versus
 
 TABLE = ("public_security/hukou", "persons", ("person_id",))
 OURS = ("connectors.landing", "connectors.registry", "connectors.sql")  # imported before the clock starts
@@ -47,14 +47,20 @@ def _pandas(city: Path, landing: Path) -> int:
     return len(frame)
 
 
-def run(rows: int) -> list[dict]:
+def run(rows: int, rounds: int) -> list[dict]:
     scale = rows / 12_600_574
     with tempfile.TemporaryDirectory() as directory:
         city, landing = Path(directory) / "city", Path(directory) / "landing"
         measure(_simulate, city, scale)
-        native = measure(_ours, city, landing, True, imports=OURS)
-        cursor = measure(_ours, city, landing, False, imports=OURS)
-        alternative = measure(_pandas, city, landing, imports=PANDAS)
+        results = measure_rounds(
+            {
+                "native": Approach(_ours, lambda n: (city, landing / f"native-{n}", True), OURS),
+                "cursor": Approach(_ours, lambda n: (city, landing / f"cursor-{n}", False), OURS),
+                "alternative": Approach(_pandas, lambda n: (city, landing / f"pandas-{n}"), PANDAS),
+            },
+            rounds,
+        )
+    native, cursor, alternative = results["native"], results["cursor"], results["alternative"]
     for result in (native, cursor):
         result["speedup"] = versus(result, alternative)
     return [

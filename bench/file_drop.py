@@ -12,7 +12,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from bench.measure import measure, versus
+from bench.measure import Approach, measure, measure_rounds, versus
 
 OURS = ("connectors.file_drop", "connectors.landing", "connectors.registry", "pyarrow.csv")  # before the clock
 PANDAS = ("pandas", "pyarrow.parquet")
@@ -65,13 +65,19 @@ def _pandas(drop: Path, landing: Path) -> int:
     return len(frame)
 
 
-def run(rows: int) -> list[dict]:
+def run(rows: int, rounds: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as directory:
         city, drop, landing = (Path(directory) / name for name in ("city", "drop", "landing"))
         measure(_export, city, drop, rows)
-        ours = measure(_ours, drop, landing, imports=OURS)
-        without_iconv = measure(_ours, drop, landing, False, imports=OURS)
-        alternative = measure(_pandas, drop, landing, imports=PANDAS)
+        results = measure_rounds(
+            {
+                "ours": Approach(_ours, lambda n: (drop, landing / f"iconv-{n}"), OURS),
+                "without_iconv": Approach(_ours, lambda n: (drop, landing / f"python-{n}", False), OURS),
+                "alternative": Approach(_pandas, lambda n: (drop, landing / f"pandas-{n}"), PANDAS),
+            },
+            rounds,
+        )
+    ours, without_iconv, alternative = results["ours"], results["without_iconv"], results["alternative"]
     for result in (ours, without_iconv):
         result["speedup"] = versus(result, alternative)
     return [

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from bench.measure import measure, versus
+from bench.measure import Approach, measure, measure_rounds, versus
 from citybase.codes import id_number_check_char, id_number_problem
 from citybase.quality.code_conditions import id_number_is_valid
 
@@ -53,12 +53,15 @@ def _pandas(path: Path) -> int:
     return len(frame)
 
 
-def run(rows: int) -> list[dict]:
+def run(rows: int, rounds: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "warehouse.duckdb"
         measure(_make_warehouse, path, rows)  # in a child, so the data never inflates this process
-        ours = measure(_pushed_down, path)
-        alternative = measure(_pandas, path)
+        results = measure_rounds(
+            {"ours": Approach(_pushed_down, lambda _n: (path,)), "alternative": Approach(_pandas, lambda _n: (path,))},
+            rounds,
+        )
+    ours, alternative = results["ours"], results["alternative"]
     ours["speedup"] = versus(ours, alternative)
     return [
         {"benchmark": "gate ID check", "approach": "SQL in DuckDB (GX push-down)", **ours},

@@ -14,7 +14,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.measure import measure, versus
+from bench.measure import Approach, measure, measure_rounds, versus
 
 # imported before the clock starts
 OURS = ("connectors.geojson", "connectors.landing", "connectors.registry")
@@ -76,15 +76,22 @@ def _st_read(directory: Path, landing: Path) -> int:
     return connection.execute(f"select count(*) from '{target}'").fetchone()[0]
 
 
-def run(rows: int) -> list[dict]:
+def run(rows: int, rounds: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as directory:
         city, landing = Path(directory) / "city", Path(directory) / "landing"
         measure(_simulate, city, rows / 12_600_574)
         planning = city / "natural_resources" / "land_planning"
-        ours = measure(_ours, planning, landing, imports=OURS)
-        general = measure(_ours, _indented(planning, Path(directory) / "indented"), landing / "indented", imports=OURS)
-        alternative = measure(_pandas, planning, landing, imports=PANDAS)
-        st_read = measure(_st_read, planning, landing, imports=ST_READ)
+        indented = _indented(planning, Path(directory) / "indented")
+        results = measure_rounds(
+            {
+                "ours": Approach(_ours, lambda n: (planning, landing / f"ours-{n}"), OURS),
+                "general": Approach(_ours, lambda n: (indented, landing / f"indented-{n}"), OURS),
+                "alternative": Approach(_pandas, lambda n: (planning, landing / f"pandas-{n}"), PANDAS),
+                "st_read": Approach(_st_read, lambda n: (planning, landing / f"st_read-{n}"), ST_READ),
+            },
+            rounds,
+        )
+    ours, general, alternative, st_read = (results[k] for k in ("ours", "general", "alternative", "st_read"))
     for result in (ours, general, st_read):
         result["speedup"] = versus(result, alternative)
     return [

@@ -3,6 +3,10 @@
 The modules an approach needs are imported first and timed apart: an interpreter's imports cost the
 same whatever the data's size (about a second for pandas or SQLAlchemy), so rows/s is the work alone,
 while ``import_seconds`` shows what a cold task pays on top.
+
+A shared virtual machine's speed drifts by tens of percent from one minute to the next, so the
+approaches of a benchmark are measured in rounds (A, B, C, then A, B, C again, ...) and each is
+reported by its median run, with every run's seconds beside it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import importlib
 import multiprocessing
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 def _child(function: Callable[..., int], args: tuple, imports: tuple[str, ...], queue) -> None:
@@ -49,6 +54,33 @@ def measure(function: Callable[..., int], *args, imports: tuple[str, ...] = ()) 
         "rows_per_s": rows / seconds,
         "peak_rss_mib": peak,
     }
+
+
+@dataclass(frozen=True)
+class Approach:
+    """One way of doing a benchmark's work; ``args`` gives the arguments of round n (its own output folder)."""
+
+    function: Callable[..., int]
+    args: Callable[[int], tuple]
+    imports: tuple[str, ...] = ()
+
+
+def measure_rounds(approaches: dict[str, Approach], rounds: int) -> dict[str, dict]:
+    """Per approach, its median run of ``rounds`` (interleaved with the others'), its runs' seconds, and the
+    highest peak RSS of any of its runs."""
+    runs: dict[str, list[dict]] = {name: [] for name in approaches}
+    for round_number in range(rounds):
+        for name, approach in approaches.items():
+            runs[name].append(measure(approach.function, *approach.args(round_number), imports=approach.imports))
+    medians = {}
+    for name, results in runs.items():
+        median = sorted(results, key=lambda result: result["seconds"])[(len(results) - 1) // 2]  # a real run
+        medians[name] = {
+            **median,
+            "runs_seconds": [round(result["seconds"], 2) for result in results],
+            "peak_rss_mib": max(result["peak_rss_mib"] for result in results),
+        }
+    return medians
 
 
 def versus(ours: dict, alternative: dict) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.measure import measure, versus
+from bench.measure import Approach, measure, measure_rounds, versus
 
 # Imported before the clock starts, with what a library imports on first use (httpx imports httpcore when a
 # client is made): imports cost the same whatever the data's size, and left in the clock swamp a small run.
@@ -76,16 +76,23 @@ def _server_alone(url: str, token: str, _landing: Path) -> int:
                 return rows
 
 
-def run(rows: int) -> list[dict]:
+def run(rows: int, rounds: int) -> list[dict]:
     from citybase.simulator.api_server import start_api_server
 
     with tempfile.TemporaryDirectory() as directory:
         city, landing = Path(directory) / "city", Path(directory) / "landing"
         measure(_simulate, city, rows / 12_600_574)
         with start_api_server(city, rate_limit=10_000) as server:
-            ours = measure(_ours, server.api_url, server.token, landing, imports=OURS)
-            alternative = measure(_pandas, server.api_url, server.token, landing, imports=PANDAS)
-            ceiling = measure(_server_alone, server.api_url, server.token, landing, imports=SERVER)
+            url, token = server.api_url, server.token
+            results = measure_rounds(
+                {
+                    "ours": Approach(_ours, lambda n: (url, token, landing / f"ours-{n}"), OURS),
+                    "alternative": Approach(_pandas, lambda n: (url, token, landing / f"pandas-{n}"), PANDAS),
+                    "ceiling": Approach(_server_alone, lambda n: (url, token, landing / f"none-{n}"), SERVER),
+                },
+                rounds,
+            )
+    ours, alternative, ceiling = results["ours"], results["alternative"], results["ceiling"]
     pace = "{:.0%} of server alone".format
     ours["speedup"] = f"{versus(ours, alternative)}; {pace(ours['rows_per_s'] / ceiling['rows_per_s'])}"
     alternative["speedup"] = pace(alternative["rows_per_s"] / ceiling["rows_per_s"])
