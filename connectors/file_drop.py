@@ -314,7 +314,7 @@ def _iconv_differences() -> tuple[np.ndarray, bytes, frozenset[str]] | None:
     codes = _probe_codes()  # a code per row, NUL-padded to 4 bytes
     lengths = np.where(codes[:, 2] == 0, 2, 4)
     # one decode of all the codes, a line each: a refused code's replacement never swallows the line break
-    python = _first_characters(_joined_lines(codes, lengths).decode(GB18030, "replace").split("\n"))
+    python = _first_characters(_joined_lines(codes, lengths).decode(GB18030, "replace").split("\n")[:-1])
     valid = np.flatnonzero((python[1] == 1) & (python[0] != ord("\ufffd")))
     try:
         glibc = _first_characters(_iconv_lines(_joined_lines(codes[valid], lengths[valid]), lengths[valid] + 1))
@@ -348,7 +348,7 @@ def _probe_codes() -> np.ndarray:
 def _joined_lines(codes: np.ndarray, lengths: np.ndarray) -> bytes:
     """The codes, each followed by a line break."""
     lines = np.concatenate([codes, np.full((len(codes), 1), ord("\n"), dtype=np.uint8)], axis=1)
-    keep = np.arange(5) < np.where(lengths == 2, 2, 4)[:, None]  # the code's own bytes
+    keep = np.arange(5) < lengths[:, None]  # the code's own bytes
     keep[:, 4] = True  # and its line break
     return lines[keep].tobytes()
 
