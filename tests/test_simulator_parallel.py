@@ -93,3 +93,9 @@ def test_without_fork_the_groups_run_in_turn_in_this_process(monkeypatch):
     assert first["pid"] == second["pid"] == os.getpid()
     assert steps.events[0] == ("step", "squares", 3)
     assert steps.events[-1] == ("advance", "cubes", 1)
+
+
+def test_in_a_daemonic_worker_which_may_not_fork_children_the_groups_run_in_turn(monkeypatch):
+    monkeypatch.setattr(parallel.multiprocessing.current_process(), "daemon", True, raising=False)
+    first, second = run_in_parallel([squares, cubes], RecordedSteps())
+    assert first["pid"] == second["pid"] == os.getpid()

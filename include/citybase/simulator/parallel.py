@@ -27,8 +27,14 @@ class SimulationProcessError(RuntimeError):
 
 
 def run_in_parallel(groups: list[Callable[[Steps], Result]], step: Steps) -> list[Result]:
-    """Each group's result, in order: in forked processes when there are two cores and fork, else in turn."""
-    if len(groups) < 2 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    """Each group's result, in order: in forked processes when there are two cores and fork (and this process
+    may have children: a daemonic worker may not), else in turn."""
+    if (
+        len(groups) < 2
+        or (os.cpu_count() or 1) < 2
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon
+    ):
         return [group(step) for group in groups]
     context = multiprocessing.get_context("fork")
     processes, pipes = [], []
