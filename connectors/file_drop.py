@@ -127,7 +127,6 @@ class Sniffed:
     # no quote left open at the end) and there is no NUL: the file may take the vectorised path.
     plain_quoting: bool = False
     quoted_line_breaks: bool = True  # some quoted field holds CR or LF (Arrow then parses more slowly)
-    by_iconv: bool = False  # GB18030 that iconv(3) converts exactly as Python would: its text is iconv's
 
 
 def sniff_encoding(path: Path) -> Sniffed:
@@ -139,8 +138,8 @@ def _sniff_file(path: Path, sink, digest=None, use_iconv: bool = False) -> Sniff
     """``sniff_encoding``; when the file is GB18030, its text is also written to ``sink`` as UTF-8 (one decode).
     ``digest``, if given, is updated with every byte of a file that is not rejected.
 
-    With ``use_iconv``, a file that is not UTF-8 is checked and converted into ``sink`` by iconv(3) instead
-    (``_IconvCheck``, ``Sniffed.by_iconv``), in two threads while this one checks; None when iconv
+    With ``use_iconv`` (and a ``sink``), a file that is not UTF-8 is checked and converted into ``sink`` by
+    iconv(3) instead (``_IconvCheck``), in two threads while this one checks; None when iconv
     cannot vouch for the file (it refused it, or the file may hold a code iconv decodes otherwise than
     Python): decode it with Python then, into a new sink.
     """
@@ -204,7 +203,7 @@ def _sniff_file(path: Path, sink, digest=None, use_iconv: bool = False) -> Sniff
     plain = quotes.consistent() and not nul
     return Sniffed(
         encoding, size - pending, pending > 0, pending == 0 and last in (b"\n", b"\r"), plain,
-        quotes.line_breaks_inside, iconv is not None,
+        quotes.line_breaks_inside,
     )  # fmt: skip
 
 
@@ -260,8 +259,8 @@ class _Iconv:
         self.pending = b""  # an incomplete character at the end of the input so far
         self.refused = False
 
-    def convert(self, chunk: bytes, keep: bool = True) -> bytes:
-        """The UTF-8 of ``chunk`` after what was pending (empty unless ``keep``)."""
+    def convert(self, chunk: bytes) -> bytes:
+        """The UTF-8 of ``chunk`` after what was pending."""
         if self.refused:
             return b""
         data = self.pending + chunk if self.pending else chunk
@@ -277,7 +276,7 @@ class _Iconv:
                 self.pending = data[len(data) - source_left.value :]
             else:  # EILSEQ: a code iconv refuses
                 self.refused = True
-        return ctypes.string_at(self._out, capacity - target_left.value) if keep else b""
+        return ctypes.string_at(self._out, capacity - target_left.value)
 
     def close(self) -> None:
         if self._cd is not None:
@@ -380,7 +379,7 @@ _NOT_GB18030 = (b"\x80", b"\xff", b"\x81\x20", b"\x81\x7f", b"\x81\x30\x20\x30",
 class _IconvCheck:
     """Whether iconv(3) converts a GB18030 file exactly as Python's codec would, fed the file chunk by chunk:
     it takes every byte, ends on a character boundary, and no code it decodes otherwise than Python occurs.
-    The text it converts goes to ``sink`` (if any): used only when it vouches.
+    The text it converts goes to ``sink``: used only when it vouches.
 
     iconv runs in two threads (ctypes releases the GIL), each converting half of the chunk, while ``feed``
     looks through it for such a code. The halves meet at a line break, which is never inside a GB18030
@@ -391,7 +390,7 @@ class _IconvCheck:
     inside a GB18030 character). Either way a few hundred lines of a large file at most.
     """
 
-    def __init__(self, sink=None):
+    def __init__(self, sink):
         self.pairs, self.classes, self.characters = _iconv_differences()
         self._sink = sink
         self._converters = (_Iconv(), _Iconv())
@@ -410,18 +409,15 @@ class _IconvCheck:
         first, second = self._converters
         first.pending, second.pending = first.pending + second.pending, b""  # one of them is empty
         half = chunk.find(b"\n", len(chunk) // 2) + 1 or chunk.rfind(b"\n", 0, len(chunk) // 2) + 1 or len(chunk)
-        keep = self._sink is not None
-        self._converting = [self._threads.submit(first.convert, chunk[:half], keep)]
+        self._converting = [self._threads.submit(first.convert, chunk[:half])]
         if half < len(chunk):
-            self._converting.append(self._threads.submit(second.convert, chunk[half:], keep))
+            self._converting.append(self._threads.submit(second.convert, chunk[half:]))
         self._watch(chunk)
 
     def _collect(self) -> None:
         """Wait for the chunk being converted; its text goes to the sink in order."""
         for converting in self._converting:
-            text = converting.result()
-            if self._sink is not None:
-                self._sink.write(text)
+            self._sink.write(converting.result())
         self._converting = []
 
     def _watch(self, chunk: bytes) -> None:
