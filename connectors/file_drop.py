@@ -915,6 +915,7 @@ class _Run:
                         invalid_row_handler=refuse,
                     ),
                     convert_options=pa_csv.ConvertOptions(
+                        check_utf8=False,  # the sniff decoded every byte strictly, or iconv/Python wrote the text
                         column_types=dict.fromkeys(names, pa.string()),
                         null_values=[""],
                         strings_can_be_null=True,
