@@ -31,13 +31,14 @@ def main() -> None:
     for name in args.names:
         console.print(f"[bold]{name}[/bold] on {args.rows:,} rows, {args.rounds} rounds …")
         results += BENCHMARKS[name](args.rows, args.rounds)
-    columns = ("benchmark", "approach", "rows/s", "seconds (median)", "runs s", "+ imports s", "peak RSS MiB",
-               "vs alternative")  # fmt: skip
+    columns = ("benchmark", "approach", "rows/s", "seconds (median)", "runs s", "CPU s", "+ imports s",
+               "peak RSS MiB", "vs alternative")  # fmt: skip
     table = Table(*columns, title="citybase bench")
     for r in results:
         table.add_row(
             r["benchmark"], r["approach"], f"{r['rows_per_s']:,.0f}", f"{r['seconds']:.2f}",
-            " ".join(f"{s:.2f}" for s in r["runs_seconds"]), f"{r.get('import_seconds', 0):.2f}",
+            " ".join(f"{s:.2f}" for s in r["runs_seconds"]), f"{r['cpu_seconds']:.2f}",
+            f"{r.get('import_seconds', 0):.2f}",
             f"{r['peak_rss_mib']:.0f}", r.get("speedup", ""),
         )  # fmt: skip
     console.print(table)

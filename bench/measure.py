@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,10 +23,16 @@ def _child(function: Callable[..., int], args: tuple, imports: tuple[str, ...], 
     start = time.perf_counter()
     for module in imports:
         importlib.import_module(module)
-    imported = time.perf_counter()
+    imported, cpu = time.perf_counter(), _cpu_seconds()
     rows = function(*args)
     seconds = time.perf_counter() - imported
-    queue.put((rows, seconds, imported - start, _peak_rss_mib()))
+    queue.put((rows, seconds, _cpu_seconds() - cpu, imported - start, _peak_rss_mib()))
+
+
+def _cpu_seconds() -> float:
+    """User and system time of every thread of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mib() -> float:
@@ -38,18 +45,19 @@ def _peak_rss_mib() -> float:
 
 def measure(function: Callable[..., int], *args, imports: tuple[str, ...] = ()) -> dict:
     """Run ``function(*args)`` (returns rows processed) in a fresh interpreter, after importing ``imports``:
-    rows, seconds (the call), import seconds, peak RSS in MiB."""
+    rows, seconds (the call), its CPU seconds (all threads), import seconds, peak RSS in MiB."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_child, args=(function, args, imports, queue))
     process.start()
-    rows, seconds, import_seconds, peak = queue.get()
+    rows, seconds, cpu_seconds, import_seconds, peak = queue.get()
     process.join()
     if process.exitcode:
         raise RuntimeError(f"benchmark child exited with {process.exitcode}")
     return {
         "rows": rows,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "import_seconds": import_seconds,
         "rows_per_s": rows / seconds,
         "peak_rss_mib": peak,
@@ -84,8 +92,10 @@ def measure_rounds(approaches: dict[str, Approach], rounds: int) -> dict[str, di
 
 
 def versus(ours: dict, alternative: dict) -> str:
-    """How ``ours`` compares with the alternative measured in the same run."""
+    """How ``ours`` compares with the alternative measured in the same run. The CPU ratio does not depend on
+    how many cores the machine lends: on two cores, throughput can gain at most twice what CPU alone gives."""
     return (
         f"{ours['rows_per_s'] / alternative['rows_per_s']:.1f}x rows/s, "
+        f"{ours['cpu_seconds'] / alternative['cpu_seconds']:.2f}x CPU, "
         f"{ours['peak_rss_mib'] / alternative['peak_rss_mib']:.2f}x memory"
     )
