@@ -915,7 +915,9 @@ class _Run:
                         invalid_row_handler=refuse,
                     ),
                     convert_options=pa_csv.ConvertOptions(
-                        check_utf8=False,  # the sniff decoded every byte strictly, or iconv/Python wrote the text
+                        # a GB18030 file's text is ours, written while sniffing: valid UTF-8 by construction (a
+                        # delivered UTF-8 file is checked again: it was decoded strictly, but may have changed since)
+                        check_utf8=sniffed.encoding != GB18030,
                         column_types=dict.fromkeys(names, pa.string()),
                         null_values=[""],
                         strings_can_be_null=True,
