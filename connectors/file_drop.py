@@ -7,7 +7,10 @@ relative to ``directory``), in name order, each exactly once. Options per table:
 - ``header_row``: 1-based row of the header (default 1), for workbooks with title rows above it;
 - ``renames``: ``{old header: current header}`` for a column renamed during the history;
 - ``columns``: the expected header (after renames); by default the header landed before, else the
-  first readable file's; ``sheet``: the worksheet (default the first).
+  first readable file's; ``sheet``: the worksheet (default the first);
+- ``min_age_seconds``: a file modified less than this long ago may still be being written (a department
+  that uploads in place, not under a temporary name): it waits for a later run, listed in
+  ``state["last_run"]["waiting"]`` (default 0: every file is taken as it is).
 
 Every value lands as text (typing is dbt's job; an empty field or cell lands as null) under the
 file's own (Chinese) header, plus ``_source_file`` (path relative to ``directory``) and
@@ -79,9 +82,11 @@ import hashlib
 import io
 import json
 import logging
+import math
 import queue
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -639,6 +644,12 @@ class FileDropSource:
                 f"source {self.name} table {table.name}: options need a pattern and a format in {FORMATS}, "
                 f"got pattern={pattern!r} format={file_format!r}"
             )
+        min_age = options.get("min_age_seconds", 0)
+        if isinstance(min_age, bool) or not isinstance(min_age, int | float) or not 0 <= min_age < math.inf:
+            raise ValueError(
+                f"source {self.name} table {table.name}: options.min_age_seconds must be a number of seconds "
+                f">= 0, got {min_age!r}"
+            )
         run = _Run(self, table, copy.deepcopy(state or {}))
         schema = pa.schema(
             [*(pa.field(c, pa.string()) for c in run.columns), (LINEAGE_FILE, pa.string()), (LINEAGE_ROW, pa.int64())]
@@ -660,12 +671,13 @@ class _Run:
         self.state["mode"] = "new_files"  # a run lands only files no earlier run landed: dbt reads them all
         self.state.setdefault("files", {})
         self.state.setdefault("rejected", {})
-        self.state["last_run"] = {"landed": [], "redelivered": [], "rejected": [], "unchanged": 0}
+        self.state["last_run"] = {"landed": [], "redelivered": [], "rejected": [], "unchanged": 0, "waiting": []}
         self.rejections: list[Rejection] = []
-        self.paths = sorted(
+        delivered = sorted(
             (p for p in source.directory.glob(options["pattern"]) if p.is_file() and not _is_temporary(p)),
             key=lambda p: p.relative_to(source.directory).as_posix(),
         )
+        self.paths = self._settled(delivered, options.get("min_age_seconds", 0))
         self._hashes: dict[Path, str] = {}
         self._sniffed: dict[Path, Sniffed] = {}
         self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, converted while sniffing
@@ -681,6 +693,21 @@ class _Run:
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.source.directory).as_posix()
+
+    def _settled(self, paths: list[Path], min_age: float) -> list[Path]:
+        """The files last modified at least ``min_age`` seconds ago; the others are listed as waiting."""
+        if not min_age:
+            return paths
+        now, settled = time.time(), []
+        for path in paths:
+            age = now - path.stat().st_mtime
+            if age >= min_age:
+                settled.append(path)
+                continue
+            log.info("%s/%s: %s was modified %.0f s ago, less than min_age_seconds=%s: it waits for a later run",
+                     self.source.name, self.table.name, self._relative(path), age, min_age)  # fmt: skip
+            self.state["last_run"]["waiting"].append(self._relative(path))
+        return settled
 
     def _hash(self, path: Path) -> str:
         if path not in self._hashes:

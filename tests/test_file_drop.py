@@ -6,6 +6,8 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -273,6 +275,31 @@ def test_partial_uploads_and_lock_files_are_not_deliveries(tmp_path):
     write_csv(tmp_path / "~$d3.csv", ROWS)
     landed, _ = land(tmp_path, spec())
     assert set(landed.column("_source_file").to_pylist()) == {"d1.csv"}
+
+
+def test_a_file_modified_within_min_age_waits_for_a_later_run(tmp_path):
+    """A department that uploads in place: a file still being written is not read half-way."""
+    settled, fresh = write_csv(tmp_path / "d1.csv", ROWS[:1]), write_csv(tmp_path / "d2.csv", ROWS[1:])
+    an_hour_ago = time.time() - 3600
+    os.utime(settled, (an_hour_ago, an_hour_ago))
+    first, one = land(tmp_path, spec(min_age_seconds=600))
+    assert set(first.column("_source_file").to_pylist()) == {"d1.csv"}
+    assert one.state["last_run"]["waiting"] == ["d2.csv"]
+    assert "d2.csv" not in one.state["files"]
+    assert not one.rejections  # nothing of it was judged: not a truncated file
+
+    os.utime(fresh, (an_hour_ago, an_hour_ago))  # the upload has long finished
+    second, two = land(tmp_path, spec(min_age_seconds=600), one.state)
+    assert data(second) == ROWS[1:]
+    assert two.state["last_run"]["waiting"] == []
+    assert two.state["last_run"]["landed"] == ["d2.csv"]
+
+
+@pytest.mark.parametrize("min_age", [-1, "60", True, float("inf"), float("nan")])
+def test_min_age_must_be_seconds(tmp_path, min_age):
+    write_csv(tmp_path / "d1.csv", ROWS)
+    with pytest.raises(ValueError, match=r"health/vital_records table births: options.min_age_seconds must be"):
+        FileDropSource("health/vital_records", tmp_path).extract(spec(min_age_seconds=min_age), {})
 
 
 cells = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
