@@ -22,7 +22,9 @@ skipped; the same name with other content is a re-delivery, landed again and lis
 ``state["last_run"]["redelivered"]`` (downstream keeps the latest delivery of each file). A rejected
 file is not marked landed, so a corrected re-delivery is picked up; it is remembered in
 ``state["rejected"]`` with its sha256 and the options it was judged under, and is not reported again
-until its content or those options change.
+until its content or those options change. A file whose size or modification time after its rows were
+read differ from before it was first read changed while being landed (an upload in place): the run fails
+(``RuntimeError``) rather than land rows its sha256 does not cover, and the next run reads it again.
 
 **Encoding** (CSV). Decided from the whole file before anything of it lands:
 
@@ -679,6 +681,7 @@ class _Run:
         )
         self.paths = self._settled(delivered, options.get("min_age_seconds", 0))
         self._hashes: dict[Path, str] = {}
+        self._stats: dict[Path, tuple[int, int]] = {}  # size and mtime before the file was first read
         self._sniffed: dict[Path, Sniffed] = {}
         self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, converted while sniffing
         self._scratch: tempfile.TemporaryDirectory | None = None
@@ -711,8 +714,24 @@ class _Run:
 
     def _hash(self, path: Path) -> str:
         if path not in self._hashes:
+            self._stat(path)
             self._hashes[path] = file_sha256(path)
         return self._hashes[path]
+
+    def _stat(self, path: Path) -> None:
+        """Note the file's size and modification time before anything of it is read: the last read compares."""
+        if path not in self._stats:
+            self._stats[path] = _size_and_mtime(path)
+
+    def _unchanged_since_hashed(self, path: Path, name: str) -> None:
+        """Raise if the file changed since its hash was taken: its rows may not be the hashed content.
+        The landing then fails and nothing of the run is kept; the next run reads the file again."""
+        if _size_and_mtime(path) != self._stats[path]:
+            raise RuntimeError(
+                f"source {self.source.name} table {self.table.name}: {name} changed while being landed (a "
+                "department writing it in place? see min_age_seconds); nothing of this run is kept, the next "
+                "run lands it again"
+            )
 
     def _config(self) -> str:
         """What a rejection was judged under: a file rejected under other options deserves another look."""
@@ -745,6 +764,7 @@ class _Run:
 
     def _sniff(self, path: Path) -> Sniffed:
         if path not in self._sniffed:
+            self._stat(path)
             if self.format != "csv":
                 self._sniffed[path] = sniff_encoding(path)
                 return self._sniffed[path]
@@ -824,6 +844,7 @@ class _Run:
                 self.state["last_run"]["unchanged"] += 1
                 continue
             try:
+                self._stat(path)
                 rows = self._csv_fast(path, name, schema) if self.format == "csv" else self._xlsx_rows(path, name)
                 for row in rows:
                     if isinstance(row, pa.RecordBatch):
@@ -846,6 +867,7 @@ class _Run:
                         batch, pieces = _cut(schema, pieces, size)
                         waiting -= size
                         yield batch
+                self._unchanged_since_hashed(path, name)
             except _FileRejectedError as refused:
                 self._reject(name, refused.row, refused.rule, refused.message)
                 self.state["rejected"][name] = {
@@ -1130,6 +1152,11 @@ def _same_as_csv_module(batch: pa.RecordBatch, width: int, limit: int) -> bool:
     if any(c.null_count != len(c) for c in columns[width:]):
         return False
     return all((pc.max(pc.binary_length(column)).as_py() or 0) <= limit for column in columns)
+
+
+def _size_and_mtime(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
 
 
 def _changed_if_unreadable(rows: Iterator[tuple], name: str) -> Iterator[tuple]:

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from connectors.base import Extraction
+from connectors import file_drop
+from connectors.base import Extraction, file_sha256
 from connectors.file_drop import FileDropSource, _iconv_differences, sniff_encoding
 from connectors.registry import TableSpec
 
@@ -293,6 +294,47 @@ def test_a_file_modified_within_min_age_waits_for_a_later_run(tmp_path):
     assert data(second) == ROWS[1:]
     assert two.state["last_run"]["waiting"] == []
     assert two.state["last_run"]["landed"] == ["d2.csv"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_file_that_changes_while_it_is_landed_fails_the_run_instead_of_landing_unhashed_rows(
+    tmp_path, monkeypatch, encoding
+):
+    path = write_csv(tmp_path / "d1.csv", ROWS, encoding=encoding)
+    sniff, appended = file_drop._Run._sniff, []
+
+    def sniff_then_append(run, sniffed_path):
+        sniffed = sniff(run, sniffed_path)
+        if not appended:  # the department's upload goes on after the hash was taken
+            with sniffed_path.open("ab") as upload:
+                upload.write("周七,410105199004041234,1990-04-04\r\n".encode(encoding))
+            appended.append(sniffed_path)
+        return sniffed
+
+    monkeypatch.setattr(file_drop._Run, "_sniff", sniff_then_append)
+    with pytest.raises(RuntimeError, match=r"health/vital_records table births: d1.csv changed while being landed"):
+        land(tmp_path, spec())
+    monkeypatch.undo()
+    landed, extraction = land(tmp_path, spec())  # the next run lands it whole
+    assert landed.num_rows == 3
+    assert extraction.state["files"]["d1.csv"] == file_sha256(path)
+
+
+def test_a_workbook_that_changes_while_it_is_landed_fails_the_run(tmp_path, monkeypatch):
+    path = tmp_path / "ratings.xlsx"
+    book = Workbook()
+    book.active.append(list(HEADER))
+    book.active.append(list(ROWS[0]))
+    book.save(path)
+    rows = file_drop._Run._xlsx_rows
+
+    def read_then_touch(run, read_path, name):
+        yield from rows(run, read_path, name)
+        os.utime(read_path, ns=(0, read_path.stat().st_mtime_ns + 1_000_000_000))  # saved again meanwhile
+
+    monkeypatch.setattr(file_drop._Run, "_xlsx_rows", read_then_touch)
+    with pytest.raises(RuntimeError, match=r"ratings\.xlsx changed while being landed"):
+        land(tmp_path, spec("*.xlsx", format="xlsx"))
 
 
 @pytest.mark.parametrize("min_age", [-1, "60", True, float("inf"), float("nan")])
