@@ -723,9 +723,10 @@ class _Run:
         if path not in self._stats:
             self._stats[path] = _size_and_mtime(path)
 
-    def _unchanged_since_hashed(self, path: Path, name: str) -> None:
-        """Raise if the file changed since its hash was taken: its rows may not be the hashed content.
-        The landing then fails and nothing of the run is kept; the next run reads the file again."""
+    def _unchanged_since_first_read(self, path: Path, name: str) -> None:
+        """Raise if the file changed since before it was first read (hashed, sniffed or parsed): its rows may
+        not be the content its sha256 records. The landing then fails and keeps nothing; the next run reads
+        the file again."""
         if _size_and_mtime(path) != self._stats[path]:
             raise RuntimeError(
                 f"source {self.source.name} table {self.table.name}: {name} changed while being landed (a "
@@ -867,7 +868,7 @@ class _Run:
                         batch, pieces = _cut(schema, pieces, size)
                         waiting -= size
                         yield batch
-                self._unchanged_since_hashed(path, name)
+                self._unchanged_since_first_read(path, name)
             except _FileRejectedError as refused:
                 self._reject(name, refused.row, refused.rule, refused.message)
                 self.state["rejected"][name] = {
