@@ -679,9 +679,10 @@ class _Run:
             (p for p in source.directory.glob(options["pattern"]) if p.is_file() and not _is_temporary(p)),
             key=lambda p: p.relative_to(source.directory).as_posix(),
         )
+        # size and mtime before anything of a file is read: its last read compares them
+        self._stats = {path: _size_and_mtime(path) for path in delivered}
         self.paths = self._settled(delivered, options.get("min_age_seconds", 0))
         self._hashes: dict[Path, str] = {}
-        self._stats: dict[Path, tuple[int, int]] = {}  # size and mtime before the file was first read
         self._sniffed: dict[Path, Sniffed] = {}
         self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, converted while sniffing
         self._scratch: tempfile.TemporaryDirectory | None = None
@@ -703,7 +704,7 @@ class _Run:
             return paths
         now, settled = time.time(), []
         for path in paths:
-            age = now - path.stat().st_mtime
+            age = now - self._stats[path][1] / 1e9
             if age >= min_age:
                 settled.append(path)
                 continue
@@ -714,18 +715,12 @@ class _Run:
 
     def _hash(self, path: Path) -> str:
         if path not in self._hashes:
-            self._stat(path)
             self._hashes[path] = file_sha256(path)
         return self._hashes[path]
 
-    def _stat(self, path: Path) -> None:
-        """Note the file's size and modification time before anything of it is read: the last read compares."""
-        if path not in self._stats:
-            self._stats[path] = _size_and_mtime(path)
-
     def _unchanged_since_first_read(self, path: Path, name: str) -> None:
-        """Raise if the file changed since before it was first read (hashed, sniffed or parsed): its rows may
-        not be the content its sha256 records. The landing then fails and keeps nothing; the next run reads
+        """Raise if the file changed since it was listed, before its first read: its rows may not be the
+        content its sha256 records. The landing then fails and keeps nothing; the next run reads
         the file again."""
         if _size_and_mtime(path) != self._stats[path]:
             raise RuntimeError(
@@ -765,7 +760,6 @@ class _Run:
 
     def _sniff(self, path: Path) -> Sniffed:
         if path not in self._sniffed:
-            self._stat(path)
             if self.format != "csv":
                 self._sniffed[path] = sniff_encoding(path)
                 return self._sniffed[path]
@@ -845,7 +839,6 @@ class _Run:
                 self.state["last_run"]["unchanged"] += 1
                 continue
             try:
-                self._stat(path)
                 rows = self._csv_fast(path, name, schema) if self.format == "csv" else self._xlsx_rows(path, name)
                 for row in rows:
                     if isinstance(row, pa.RecordBatch):
