@@ -4,8 +4,9 @@
 from the spatial wheel), the DuckDB-native reader: fast, but it types the properties (``236.30`` lands
 as the double 236.3) and refuses a whole file for one bad feature, so the connector does not use it.
 All land Parquet. The city is simulated once, in a child process. Our exports are one feature per line,
-which the connector's fast reader takes; the same layer with its feature lines indented shows its general
-reader, which any other layout gets.
+which the connector's fast reader takes, in segments by one process per CPU; it also runs in one process,
+to show what the segments bring. The same layer with its feature lines indented shows its general reader,
+which any other layout gets (in one process: an indented line opens no segment).
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ def _simulate(city: Path, scale: float) -> int:
     return simulate(city, scale=scale, seed=1).counts["natural_resources/land_planning/buildings"]
 
 
-def _ours(directory: Path, landing: Path) -> int:
+def _ours(directory: Path, landing: Path, workers: int | None = None) -> int:
     from connectors.geojson import GeoJsonSource
     from connectors.landing import LandingZone
     from connectors.registry import TableSpec
 
-    source = GeoJsonSource("natural_resources/land_planning", directory)
+    source = GeoJsonSource("natural_resources/land_planning", directory, workers=workers)
     table = TableSpec("buildings", ("building_id",), None, {}, {"file": "buildings.geojson"})
     return LandingZone(landing).land_table(source.name, table.name, "geo", source.extract(table, {})).rows
 
@@ -85,17 +86,21 @@ def run(rows: int, rounds: int) -> list[dict]:
         results = measure_rounds(
             {
                 "ours": Approach(_ours, lambda n: (planning, landing / f"ours-{n}"), OURS),
+                "one_process": Approach(_ours, lambda n: (planning, landing / f"one-{n}", 1), OURS),
                 "general": Approach(_ours, lambda n: (indented, landing / f"indented-{n}"), OURS),
                 "alternative": Approach(_pandas, lambda n: (planning, landing / f"pandas-{n}"), PANDAS),
                 "st_read": Approach(_st_read, lambda n: (planning, landing / f"st_read-{n}"), ST_READ),
             },
             rounds,
         )
-    ours, general, alternative, st_read = (results[k] for k in ("ours", "general", "alternative", "st_read"))
-    for result in (ours, general, st_read):
+    ours, one_process, general, alternative, st_read = (
+        results[k] for k in ("ours", "one_process", "general", "alternative", "st_read")
+    )
+    for result in (ours, one_process, general, st_read):
         result["speedup"] = versus(result, alternative)
     return [
         {"benchmark": "extract geojson (buildings)", "approach": "GeoJsonSource", **ours},
+        {"benchmark": "extract geojson (buildings)", "approach": "GeoJsonSource, one process", **one_process},
         {"benchmark": "extract geojson (buildings)", "approach": "GeoJsonSource, lines indented", **general},
         {"benchmark": "extract geojson (buildings)", "approach": "json.load + shapely + pandas", **alternative},
         {"benchmark": "extract geojson (buildings)", "approach": "DuckDB ST_Read, lossy (not used)", **st_read},

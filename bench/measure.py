@@ -4,6 +4,10 @@ The modules an approach needs are imported first and timed apart: an interpreter
 same whatever the data's size (about a second for pandas or SQLAlchemy), so rows/s is the work alone,
 while ``import_seconds`` shows what a cold task pays on top.
 
+Worker processes an approach forks (and waits for) are part of its cost: their CPU counts, and the
+largest one's peak RSS is added to the process's own. That sum is an upper bound of the peak of the
+whole: a forked worker's RSS also counts the pages it shares with its parent.
+
 A shared virtual machine's speed drifts by tens of percent from one minute to the next, so the
 approaches of a benchmark are measured in rounds (A, B, C, then A, B, C again, ...) and each is
 reported by its median run, with every run's seconds beside it.
@@ -26,13 +30,14 @@ def _child(function: Callable[..., int], args: tuple, imports: tuple[str, ...], 
     imported, cpu = time.perf_counter(), _cpu_seconds()
     rows = function(*args)
     seconds = time.perf_counter() - imported
-    queue.put((rows, seconds, _cpu_seconds() - cpu, imported - start, _peak_rss_mib()))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # (KiB on Linux)
+    queue.put((rows, seconds, _cpu_seconds() - cpu, imported - start, _peak_rss_mib() + workers))
 
 
 def _cpu_seconds() -> float:
-    """User and system time of every thread of this process so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User and system time of every thread of this process so far, and of the child processes it waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _peak_rss_mib() -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 
@@ -31,6 +32,24 @@ def test_each_run_counts_its_own_rows_cpu_and_memory():
     assert (small["rows"], large["rows"]) == (8 << 20, 256 << 20)
     assert large["peak_rss_mib"] >= 256 > small["peak_rss_mib"]  # a fresh process each: nothing carried over
     assert large["cpu_seconds"] > small["cpu_seconds"] > 0  # every thread's CPU counts, not only the caller's
+
+
+def _fork_worker(megabytes: int) -> int:
+    """Fork a worker that holds ``megabytes`` and spins, and wait for it; returns 1."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _hold_and_spin(megabytes, 1)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    return 1
+
+
+def test_a_forked_worker_s_cpu_and_memory_count():
+    alone, forking = measure(_hold_and_spin, 8, 1), measure(_fork_worker, 256)
+    assert forking["peak_rss_mib"] >= 256 > alone["peak_rss_mib"]
+    assert forking["cpu_seconds"] >= 0.8 * alone["cpu_seconds"]  # the worker's spin, though this process only waited
 
 
 def test_rounds_report_a_real_run_and_every_run_and_the_comparison_names_its_ratios():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
@@ -139,12 +140,12 @@ def test_broken_features_are_rejected_with_their_index(tmp_path):
     )
     landed, extraction = extract(tmp_path)
     assert landed.column("feature_index").to_pylist() == [0, 2, 7]
-    assert [(r.row, r.rule) for r in extraction.rejections] == [
+    assert [(r.row, r.rule) for r in extraction.rejections] == [  # in file order, though found at different times
         (1, "invalid_json"),
         (3, "not_a_feature"),
+        (4, "unreadable_geometry"),  # found when the batch's geometry is read
         (5, "bad_properties"),
         (6, "missing_geometry"),
-        (4, "unreadable_geometry"),  # found when the batch's geometry is read
     ]
     assert all(
         r.file == "parcels.geojson" and r.source == SOURCE and r.table == "parcels" for r in extraction.rejections
@@ -499,3 +500,96 @@ def test_our_exports_take_the_fast_reader(tmp_path):
         landed, extraction = extract(tmp_path)
     assert landed.num_rows == 5
     assert not extraction.rejections
+
+
+# Segments: a large file is read by several processes at once, each from a line start of its part of the file on.
+
+
+def _landed_in_segments(directory: Path, batch_size: int, workers: int):
+    """``_landed`` with segments of any size (each forked worker's part is then a few lines)."""
+    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
+        source = GeoJsonSource(SOURCE, directory, batch_size=batch_size, workers=workers)
+        try:
+            extraction = source.extract(TABLE, {})
+            landed = pa.Table.from_batches(list(extraction.batches), extraction.schema)
+        finally:
+            source.close()
+    return landed, [(r.row, r.rule, r.message) for r in extraction.rejections], extraction.state
+
+
+multiline_features = features.map(lambda text: json.dumps(json.loads(text), indent=1))
+
+
+@GEOS_OVERFLOW
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(features | features | not_features | broken_lines | multiline_features, max_size=16),
+    st.integers(1, 5),
+    st.integers(2, 6),
+    st.sampled_from([",\n", "\n", ",\n\n"]),
+    st.sampled_from(["\n]}\n", "\n", ""]),
+)
+def test_segments_land_what_one_reader_lands(items, batch_size, workers, separator, ending):
+    """Whatever the lines hold (features over several lines, broken lines, a file cut short), reading the file in
+    segments lands what reading it from start to end lands: rows, feature indexes, rejections and state."""
+    text = '{"type":"FeatureCollection","features":[\n' + separator.join(items) + ending
+    with tempfile.TemporaryDirectory() as directory:
+        _write_text(Path(directory), text)
+        segmented = _landed_in_segments(Path(directory), batch_size, workers)
+        whole = _landed_in_segments(Path(directory), batch_size, workers=1)
+    assert segmented[0].schema == whole[0].schema
+    assert segmented[0].to_pylist() == whole[0].to_pylist()
+    assert segmented[1:] == whole[1:]
+
+
+def _lines_file(directory: Path, count: int, **extra) -> str:
+    """A file of one feature per line whose second half brings a property key the first half lacks."""
+    items = [feature(shapely.Point(i, i), n=i, **(extra if i >= count // 2 else {})) for i in range(count)]
+    write(directory, items)
+    return (directory / "parcels.geojson").read_text()
+
+
+def test_workers_read_the_segments_of_a_large_file(tmp_path):
+    """Each segment after the first is read by a forked worker, and the keys it found land as columns."""
+    _lines_file(tmp_path, 400, 名称="宗地")
+    used = []
+    segment = geojson._SegmentWorker.segment
+
+    def recorded(worker):
+        used.append(result := segment(worker))
+        return result
+
+    with mock.patch.object(geojson._SegmentWorker, "segment", recorded):
+        landed, rejections, state = _landed_in_segments(tmp_path, 50, workers=4)
+    assert len(used) == 3
+    assert all(result is not None for result in used)
+    assert landed.column("feature_index").to_pylist() == list(range(400))
+    assert landed.column("n").to_pylist() == [str(i) for i in range(400)]
+    assert landed.column("名称").to_pylist() == [None] * 200 + ["宗地"] * 200
+    assert not rejections
+    assert state["features"] == 400
+    assert state["sha256"] == geojson.file_sha256(tmp_path / "parcels.geojson")
+
+
+def test_a_failed_worker_s_segment_is_read_by_the_parent(tmp_path, caplog):
+    """A worker that fails (here: every forked one) costs only time: its segment is read by the parent."""
+    _lines_file(tmp_path, 300)
+    parent, read_segment = os.getpid(), GeoJsonSource._read_segment
+
+    def failing_in_workers(self, *args, **kwargs):
+        if os.getpid() != parent:
+            raise MemoryError("the worker ran out of memory")
+        return read_segment(self, *args, **kwargs)
+
+    with mock.patch.object(GeoJsonSource, "_read_segment", failing_in_workers):
+        landed, rejections, _ = _landed_in_segments(tmp_path, 50, workers=3)
+    assert landed.column("feature_index").to_pylist() == list(range(300))
+    assert not rejections
+    assert caplog.text.count("MemoryError: the worker ran out of memory") == 2
+
+
+def test_a_pretty_printed_file_is_one_segment(tmp_path):
+    """Lines that do not open a feature are no place to start a segment: such a file is read by one reader."""
+    write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(50)], layout="pretty")
+    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
+        assert geojson._segment_starts(tmp_path / "parcels.geojson", 4) == [0]
