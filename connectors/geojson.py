@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
 import dataclasses
 import functools
 import hashlib
@@ -80,6 +81,7 @@ DEFAULT_BATCH_SIZE = 50_000
 READ_CHUNK = 8 << 20
 MIN_SEGMENT_BYTES = 8 << 20  # a file is split among workers into segments at least this large
 SEGMENT_LOOK = 1 << 20  # how far past a segment's nominal start a line opening an object is looked for
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 MAX_DEFAULT_WORKERS = 4  # each holds a chunk and a batch: a large host's CPUs are not all taken by default
 TEXT_WINDOW = 64 << 10  # bytes the general reader decodes at a time (more while one element needs more)
 RAGGED_SLICE = 4096  # geometries whose coordinates are read at a time
@@ -555,10 +557,12 @@ class _SegmentWorker:
 
     def __init__(self, read, result: Path):
         self.result = result
+        parent = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:  # the worker: never returns into the caller's stack
             status = 1
             try:
+                _die_with(parent)
                 segment = read()
                 with result.open("wb") as handle:
                     pickle.dump(segment, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -585,6 +589,14 @@ class _SegmentWorker:
                 os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.pid = 0
+
+
+def _die_with(parent: int) -> None:
+    """Have Linux kill this worker if its parent dies (a task killed by its scheduler leaves no worker behind)."""
+    with contextlib.suppress(OSError, AttributeError):  # (elsewhere: a worker outlives its parent by a segment)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
 
 
 def _tail(path: Path) -> str:

@@ -7,7 +7,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from contextlib import nullcontext
 from pathlib import Path
 from unittest import mock
@@ -593,3 +597,59 @@ def test_a_pretty_printed_file_is_one_segment(tmp_path):
     write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(50)], layout="pretty")
     with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
         assert geojson._segment_starts(tmp_path / "parcels.geojson", 4) == [0]
+
+
+_ORPHAN_PARENT = """
+import os, sys, time
+from pathlib import Path
+from unittest import mock
+import connectors.geojson as geojson
+from connectors.registry import TableSpec
+
+directory, pid_file = Path(sys.argv[1]), Path(sys.argv[2])
+parent, read_segment = os.getpid(), geojson.GeoJsonSource._read_segment
+
+def slow_in_workers(self, *args, **kwargs):
+    if os.getpid() != parent:
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)
+    return read_segment(self, *args, **kwargs)
+
+with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1), mock.patch.object(
+    geojson.GeoJsonSource, "_read_segment", slow_in_workers
+):
+    geojson.GeoJsonSource("s", directory, workers=2).extract(
+        TableSpec("parcels", ("feature_index",), None, {}, {"file": "parcels.geojson"}), {}
+    )
+"""
+
+
+def test_a_worker_dies_with_its_parent(tmp_path):
+    """A task killed by its scheduler (SIGKILL: no clean-up runs) leaves no worker behind."""
+    _lines_file(tmp_path, 200)
+    pid_file = tmp_path / "worker.pid"
+    command = [sys.executable, "-c", _ORPHAN_PARENT, str(tmp_path), str(pid_file)]
+    parent = subprocess.Popen(command, cwd=Path(__file__).parents[1])
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert parent.poll() is None, "the parent ended before its worker started"
+            assert time.monotonic() < deadline, "the worker never started"
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{worker}").exists() and "Z" not in _state(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{worker}").exists() or "Z" in _state(worker), "the worker outlived its parent"
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
