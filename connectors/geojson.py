@@ -608,23 +608,19 @@ def _tail(path: Path) -> str:
 
 def _segment_starts(path: Path, workers: int) -> list[int]:
     """Where each of up to ``workers`` segments of at least ``MIN_SEGMENT_BYTES`` starts: 0, then the first
-    line that opens an object (``{``, as a feature line does) at or after each ``1/workers`` of the file.
-    A file without such lines there (one line, or pretty-printed) is one segment."""
+    line that opens an object (``{``, as a feature line does) within ``SEGMENT_LOOK`` bytes after each
+    ``1/workers`` of the file. A file without such lines there (one line, pretty-printed) is one segment."""
     size = path.stat().st_size
     count = max(1, min(workers, size // MIN_SEGMENT_BYTES))
     starts = [0]
     with path.open("rb") as handle:
         for number in range(1, count):
-            handle.seek(max(size * number // count, starts[-1]))
-            handle.readline()  # (the rest of the line it lands in)
-            looked_from = handle.tell()
-            while (start := handle.tell()) < size and handle.read(1) != b"{" and start - looked_from < SEGMENT_LOOK:
-                handle.seek(start)
-                handle.readline()
-            if start >= size or start - looked_from >= SEGMENT_LOOK:
+            nominal = max(size * number // count, starts[-1])
+            handle.seek(nominal)
+            found = handle.read(SEGMENT_LOOK).find(b"\n{")
+            if found < 0:
                 break
-            if start > starts[-1]:
-                starts.append(start)
+            starts.append(nominal + found + 1)
     return starts
 
 

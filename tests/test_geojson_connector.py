@@ -592,10 +592,12 @@ def test_a_failed_worker_s_segment_is_read_by_the_parent(tmp_path, caplog):
     assert caplog.text.count("MemoryError: the worker ran out of memory") == 2
 
 
-def test_a_pretty_printed_file_is_one_segment(tmp_path):
-    """Lines that do not open a feature are no place to start a segment: such a file is read by one reader."""
-    write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(50)], layout="pretty")
-    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
+@pytest.mark.parametrize("layout", ["pretty", "compact"])
+def test_a_file_without_feature_lines_is_one_segment(tmp_path, layout):
+    """Lines that do not open an object are no place to start a segment, and a file of one line has no other
+    line: such a file is read by one reader."""
+    write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(50)], layout=layout)
+    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1), mock.patch.object(geojson, "SEGMENT_LOOK", 64):
         assert geojson._segment_starts(tmp_path / "parcels.geojson", 4) == [0]
 
 
