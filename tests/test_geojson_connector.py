@@ -348,15 +348,19 @@ broken_lines = st.sampled_from(
 )
 
 
-def _landed(directory: Path, batch_size: int, general_only: bool = False):
-    """The table and (row, rule, message) of the rejections; ``general_only``: without the fast reader."""
+def _landed(directory: Path, batch_size: int, general_only: bool = False, workers: int | None = None):
+    """The table and (row, rule, message) of the rejections; ``general_only``: without the fast reader;
+    ``workers``: segments of any size (each forked worker's part is then a few lines)."""
 
     def decline(self, offset, index):  # a fast reader that takes no line
         return offset, index
         yield
 
-    source = GeoJsonSource(SOURCE, directory, batch_size=batch_size)
-    with mock.patch.object(geojson._FeatureStream, "_fast_lines", decline) if general_only else nullcontext():
+    source = GeoJsonSource(SOURCE, directory, batch_size=batch_size, workers=workers)
+    with (
+        mock.patch.object(geojson._FeatureStream, "_fast_lines", decline) if general_only else nullcontext(),
+        mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1) if workers else nullcontext(),
+    ):
         try:
             extraction = source.extract(TABLE, {})
             landed = pa.Table.from_batches(list(extraction.batches), extraction.schema)
@@ -509,18 +513,6 @@ def test_our_exports_take_the_fast_reader(tmp_path):
 # Segments: a large file is read by several processes at once, each from a line start of its part of the file on.
 
 
-def _landed_in_segments(directory: Path, batch_size: int, workers: int):
-    """``_landed`` with segments of any size (each forked worker's part is then a few lines)."""
-    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
-        source = GeoJsonSource(SOURCE, directory, batch_size=batch_size, workers=workers)
-        try:
-            extraction = source.extract(TABLE, {})
-            landed = pa.Table.from_batches(list(extraction.batches), extraction.schema)
-        finally:
-            source.close()
-    return landed, [(r.row, r.rule, r.message) for r in extraction.rejections], extraction.state
-
-
 multiline_features = features.map(lambda text: json.dumps(json.loads(text), indent=1))
 
 
@@ -539,8 +531,8 @@ def test_segments_land_what_one_reader_lands(items, batch_size, workers, separat
     text = '{"type":"FeatureCollection","features":[\n' + separator.join(items) + ending
     with tempfile.TemporaryDirectory() as directory:
         _write_text(Path(directory), text)
-        segmented = _landed_in_segments(Path(directory), batch_size, workers)
-        whole = _landed_in_segments(Path(directory), batch_size, workers=1)
+        segmented = _landed(Path(directory), batch_size, workers=workers)
+        whole = _landed(Path(directory), batch_size, workers=1)
     assert segmented[0].schema == whole[0].schema
     assert segmented[0].to_pylist() == whole[0].to_pylist()
     assert segmented[1:] == whole[1:]
@@ -564,7 +556,7 @@ def test_workers_read_the_segments_of_a_large_file(tmp_path):
         return result
 
     with mock.patch.object(geojson._SegmentWorker, "segment", recorded):
-        landed, rejections, state = _landed_in_segments(tmp_path, 50, workers=4)
+        landed, rejections, state = _landed(tmp_path, 50, workers=4)
     assert len(used) == 3
     assert all(result is not None for result in used)
     assert landed.column("feature_index").to_pylist() == list(range(400))
@@ -586,7 +578,7 @@ def test_a_failed_worker_s_segment_is_read_by_the_parent(tmp_path, caplog):
         return read_segment(self, *args, **kwargs)
 
     with mock.patch.object(GeoJsonSource, "_read_segment", failing_in_workers):
-        landed, rejections, _ = _landed_in_segments(tmp_path, 50, workers=3)
+        landed, rejections, _ = _landed(tmp_path, 50, workers=3)
     assert landed.column("feature_index").to_pylist() == list(range(300))
     assert not rejections
     assert caplog.text.count("MemoryError: the worker ran out of memory") == 2
