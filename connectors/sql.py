@@ -178,7 +178,7 @@ class SqlSource:
             qualified = f'source."public"."{table}"'
         selected = ", ".join(f'"{name}"' for name in columns) if columns else "*"
         where, parameters = (f' where "{since[0]}" > ?', [since[1]]) if since else ("", [])
-        reader = connection.execute(f"select {selected} from {qualified}{where}", parameters).fetch_record_batch(
+        reader = connection.execute(f"select {selected} from {qualified}{where}", parameters).to_arrow_reader(
             self.batch_size
         )
 
