@@ -663,8 +663,9 @@ class GeoJsonSource:
         spool = Path(tempfile.mkdtemp(prefix="citybase-geojson-"))
         self._spools.append(spool)
         segments = self._read_segments(path, file, table.name, spool)
-        rejections, batches, first_index = [], [], 0  # (first_index: of each segment's first element)
+        rejections, batches, next_index = [], [], 0
         for segment in segments:
+            first_index, next_index = next_index, next_index + segment.elements  # (of its first, of the next's)
             batches += [(batch, first_index) for batch in segment.batches]
             rejections += [
                 dataclasses.replace(r, row=r.row + first_index) if r.row is not None else r for r in segment.rejections
@@ -672,8 +673,7 @@ class GeoJsonSource:
             if segment.fatal:
                 message = segment.fatal.message(first_index)
                 rejections.append(Rejection(self.name, table.name, file, None, "unreadable_file", message))
-            first_index += segment.elements
-        rejections.sort(key=lambda r: (r.row is None, r.row))  # (the file's refusal, if any, last)
+        rejections.sort(key=lambda r: (r.row is None, r.row or 0))  # (rejections of the whole file last)
         columns = list(dict.fromkeys(chain.from_iterable(segment.columns for segment in segments)))
         rows = sum(segment.rows for segment in segments)
         schema = schema_for(columns)
@@ -684,7 +684,7 @@ class GeoJsonSource:
             "features": rows,
             "columns": columns,
         }
-        conformed = self._conformed(batches, segments[-1].last, first_index - segments[-1].elements, schema, spool)
+        conformed = self._conformed(batches, segments[-1].last, first_index, schema, spool)
         return Extraction(schema, conformed, state=new_state, rejections=rejections)
 
     def _read_segments(self, path: Path, file: str, table: str, spool: Path) -> list[_Segment]:
