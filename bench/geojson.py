@@ -6,7 +6,7 @@ as the double 236.3) and refuses a whole file for one bad feature, so the connec
 All land Parquet. The city is simulated once, in a child process. Our exports are one feature per line,
 which the connector's fast reader takes, in segments by one process per CPU; it also runs in one process,
 to show what the segments bring. The same layer with its feature lines indented shows its general reader,
-which any other layout gets (in one process: an indented line opens no segment).
+which any other layout gets (in segments too: each starts at an indented feature line).
 """
 
 from __future__ import annotations

@@ -26,12 +26,13 @@ standard layout works (one line, pretty-printed, one feature per line), by two r
 
 A file of at least two ``MIN_SEGMENT_BYTES`` is read by up to ``workers`` processes at once (default: the
 CPUs this process may use, at most 4; measured 1.6x as fast on two): each forked worker reads a segment
-from a line that opens an object, numbering features from its own start, and spools its batches; this
-process reads the first segment and puts them together in order (indexes shifted, property columns
-united). A segment's reader ends at the next segment's start only if it arrives there between elements
-with the file so far one feature per line; otherwise (a feature over several lines across it...) it reads
-on, and the workers after it are stopped: the file lands exactly as read from start to end (a property
-test holds it to that). A worker that fails is logged, and its segment read here.
+from a line that opens an object (indented or not), numbering features from its own start, and spools its
+batches; this process reads the first segment and puts them together in order (indexes shifted, property
+columns united). A segment's reader ends at the next segment's start only if it arrives there between
+elements, with the file so far one feature per line if that line is not indented, and not if it is;
+otherwise (a feature over several lines across it...) it reads on, and the workers after it are stopped:
+the file lands exactly as read from start to end (a property test holds it to that). A worker that fails
+is logged, and its segment read here.
 
 Limits: the ``features`` key is found by a textual search of the document head (a ``"features": [``
 inside an earlier member would mislead it); after a JSON syntax error the reader resynchronises at the
@@ -91,6 +92,7 @@ MAX_FAST_KEYS = 256  # property keys the fast reader's struct holds; features wi
 _END_SLACK = 64  # a decoding error this close to the buffer's end may just be a feature cut by the chunk
 _FEATURES_ARRAY = re.compile(r'"features"\s*:\s*\[')
 _SEPARATOR = re.compile(r"[\s,]*")
+_OBJECT_LINE = re.compile(rb"\n([ \t]*)\{")
 _GEOMETRY_TYPES = (
     "Point",
     "LineString",
@@ -305,24 +307,36 @@ class _Fatal(NamedTuple):
         return self.template if self.feature is None else self.template.format(feature=self.feature + first_index)
 
 
+class _Boundary(NamedTuple):
+    """Where a segment starts (a line start), and whether the file before it is taken to have been one feature
+    per line: its line opens an object at its very start, where an indented one suggests a pretty-printed file."""
+
+    offset: int
+    by_line: bool = True
+
+
+_FILE_START = _Boundary(0)
+
+
 class _FeatureStream:
     """The elements of a FeatureCollection's ``features`` array, in order, with the bytes' sha256.
 
     Yields ``(index, text, value, error)`` for an element the general reader took (its source text and
     parsed value, or an error), and a ``_Block`` for features the fast reader took.
 
-    A segment's stream (``start`` > 0, a line start inside the array of a file read one feature per line)
-    numbers its elements from 0 and does not hash. With ``stop`` (a line start), the stream ends there if it
-    arrives at it between elements with the file so far one feature per line (``stopped``; ``elements``: how
-    many it read), for the next segment's reader to go on from; otherwise it reads on to the end of the file.
+    A segment's stream (``start`` past 0: a line start inside the array) numbers its elements from 0 and does
+    not hash. With ``stop``, the stream ends there if it arrives at it between elements, with the file so far
+    one feature per line or not as ``stop`` takes it (``stopped``; ``elements``: how many it read), for the
+    next segment's reader to go on from; otherwise it reads on to the end of the file.
     """
 
-    def __init__(self, path: Path, start: int = 0, stop: int | None = None):
-        self.path, self.start, self.stop = path, start, stop
-        self.sha256 = hashlib.sha256() if start == 0 else None
+    def __init__(self, path: Path, start: _Boundary = _FILE_START, stop: _Boundary | None = None):
+        self.path, self.start, self._by_line_before = path, start.offset, start.by_line
+        self.stop, self._stop_by_line = (stop.offset, stop.by_line) if stop else (None, True)
+        self.sha256 = hashlib.sha256() if self.start == 0 else None
         self.fatal: _Fatal | None = None  # why the rest of the file could not be read, if it could not
         self.stopped, self.elements = False, 0
-        self._data, self._offset, self._eof = b"", start, False  # bytes read and not yet let go, from file offset
+        self._data, self._offset, self._eof = b"", self.start, False  # bytes read, not yet let go, from file offset
         self._lines: list[bytes] = []  # the fast reader's whole lines (without "\n"), from file offset _base on
         self._starts = np.zeros(1, dtype=np.int64)  # where each line starts (from _base), and where they end
         self._bulk = np.zeros(0, dtype=bool)  # whether each line is "{...},"
@@ -396,14 +410,14 @@ class _FeatureStream:
                 return
             more()
         pos = found.end() if self.start == 0 else 0
-        index, by_line, fast_declined = 0, True, False
+        index, by_line, fast_declined = 0, self._by_line_before, False
         while True:
             gap = _SEPARATOR.match(text, pos)
             if gap.end() >= len(text):
                 if eof:
                     self.fatal = _Fatal("the file ends inside the features array (after {feature} features)", index)
                     return
-                if by_line and decoded == self.stop:  # (between elements, at a line start: the stop is one)
+                if decoded == self.stop and by_line == self._stop_by_line:  # (between elements: the stop is one)
                     self.stopped, self.elements = True, index
                     return
                 more()
@@ -606,21 +620,20 @@ def _tail(path: Path) -> str:
         return "no error recorded"
 
 
-def _segment_starts(path: Path, workers: int) -> list[int]:
+def _segment_starts(path: Path, workers: int) -> list[_Boundary]:
     """Where each of up to ``workers`` segments of at least ``MIN_SEGMENT_BYTES`` starts: 0, then the first
-    line that opens an object (``{``, as a feature line does) within ``SEGMENT_LOOK`` bytes after each
-    ``1/workers`` of the file. A file without such lines there (one line, pretty-printed) is one segment."""
+    line that opens an object (``{``, maybe indented, as a feature's first line does) within ``SEGMENT_LOOK``
+    bytes after each ``1/workers`` of the file. A file without such lines there (one line) is one segment."""
     size = path.stat().st_size
     count = max(1, min(workers, size // MIN_SEGMENT_BYTES))
-    starts = [0]
+    starts = [_FILE_START]
     with path.open("rb") as handle:
         for number in range(1, count):
-            nominal = max(size * number // count, starts[-1])
+            nominal = max(size * number // count, starts[-1].offset)
             handle.seek(nominal)
-            found = handle.read(SEGMENT_LOOK).find(b"\n{")
-            if found < 0:
+            if not (found := _OBJECT_LINE.search(handle.read(SEGMENT_LOOK))):
                 break
-            starts.append(nominal + found + 1)
+            starts.append(_Boundary(nominal + found.start() + 1, by_line=not found.group(1)))
     return starts
 
 
@@ -633,11 +646,10 @@ class GeoJsonSource:
     """One GeoJSON department system: a directory of layer files; ``name`` appears in every error.
 
     A large file is read by ``workers`` processes at once (default: the CPUs this process may use, at most
-    ``MAX_DEFAULT_WORKERS``), each
-    from a line start of its own ``1/workers`` of the file on (``_FeatureStream``): a file of one feature per
-    line lands exactly as when read from start to end, faster; where a stretch turns out not to be (a
-    feature over several lines across the stretch's end), its reader reads on and the next one's work is
-    dropped.
+    ``MAX_DEFAULT_WORKERS``), each from a line start of its own ``1/workers`` of the file on
+    (``_FeatureStream``): it lands exactly as when read from start to end, faster; where a stretch's start
+    turns out not to be between two features (one written over several lines across it), the reader before
+    it reads on and the next one's work is dropped.
     """
 
     def __init__(self, name: str, directory: Path, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None):
@@ -717,8 +729,8 @@ class GeoJsonSource:
         path: Path,
         file: str,
         table: str,
-        start: int,
-        stop: int | None,
+        start: _Boundary,
+        stop: _Boundary | None,
         spool: Path,
         number: int,
         spool_last: bool = False,

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -514,21 +515,24 @@ def test_our_exports_take_the_fast_reader(tmp_path):
 
 
 multiline_features = features.map(lambda text: json.dumps(json.loads(text), indent=1))
+HEADS = ['{"type":"FeatureCollection","features":[\n', '{\n  "type": "FeatureCollection",\n  "features": [\n']
+pretty_features = features.map(lambda text: textwrap.indent(json.dumps(json.loads(text), indent=2), "    "))
 
 
 @GEOS_OVERFLOW
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(features | features | not_features | broken_lines | multiline_features, max_size=16),
+    st.lists(features | features | not_features | broken_lines | multiline_features | pretty_features, max_size=16),
     st.integers(1, 5),
     st.integers(2, 6),
-    st.sampled_from([",\n", "\n", ",\n\n"]),
+    st.sampled_from([",\n", "\n", ",\n\n", ",\n    "]),
     st.sampled_from(["\n]}\n", "\n", ""]),
+    st.sampled_from(HEADS),
 )
-def test_segments_land_what_one_reader_lands(items, batch_size, workers, separator, ending):
-    """Whatever the lines hold (features over several lines, broken lines, a file cut short), reading the file in
-    segments lands what reading it from start to end lands: rows, feature indexes, rejections and state."""
-    text = '{"type":"FeatureCollection","features":[\n' + separator.join(items) + ending
+def test_segments_land_what_one_reader_lands(items, batch_size, workers, separator, ending, head):
+    """Whatever the lines hold (features over several or indented lines, broken lines, a file cut short), reading
+    the file in segments lands what reading it from start to end lands: rows, indexes, rejections and state."""
+    text = head + separator.join(items) + ending
     with tempfile.TemporaryDirectory() as directory:
         _write_text(Path(directory), text)
         segmented = _landed(Path(directory), batch_size, workers=workers)
@@ -584,13 +588,30 @@ def test_a_failed_worker_s_segment_is_read_by_the_parent(tmp_path, caplog):
     assert caplog.text.count("MemoryError: the worker ran out of memory") == 2
 
 
-@pytest.mark.parametrize("layout", ["pretty", "compact"])
-def test_a_file_without_feature_lines_is_one_segment(tmp_path, layout):
-    """Lines that do not open an object are no place to start a segment, and a file of one line has no other
-    line: such a file is read by one reader."""
-    write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(50)], layout=layout)
-    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1), mock.patch.object(geojson, "SEGMENT_LOOK", 64):
-        assert geojson._segment_starts(tmp_path / "parcels.geojson", 4) == [0]
+def test_a_file_of_one_line_is_one_segment(tmp_path):
+    """A segment starts at a line start, and a file of one line has no other: it is read by one reader."""
+    write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(50)], layout="compact")
+    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
+        assert geojson._segment_starts(tmp_path / "parcels.geojson", 4) == [(0, True)]
+
+
+def test_a_pretty_printed_file_is_read_in_segments_too(tmp_path):
+    """Features over several indented lines: segments start at a feature's first line, not taken as one feature
+    per line, and land what one reader lands."""
+    write(tmp_path, [feature(shapely.Point(i, i), n=i) for i in range(200)], layout="pretty")
+    with mock.patch.object(geojson, "MIN_SEGMENT_BYTES", 1):
+        starts = geojson._segment_starts(tmp_path / "parcels.geojson", 4)
+    text = (tmp_path / "parcels.geojson").read_bytes()
+    assert len(starts) == 4
+    assert all(text[offset:].lstrip(b" ").startswith(b"{") and not by_line for offset, by_line in starts[1:])
+    used = []
+    segment = geojson._SegmentWorker.segment
+    with mock.patch.object(geojson._SegmentWorker, "segment", lambda worker: used.append(segment(worker)) or used[-1]):
+        segmented = _landed(tmp_path, 50, workers=4)
+    assert len(used) == 3
+    assert all(result is not None and result.stopped == (n < 2) for n, result in enumerate(used))
+    assert segmented[0].to_pylist() == _landed(tmp_path, 50, workers=1)[0].to_pylist()
+    assert segmented[0].column("feature_index").to_pylist() == list(range(200))
 
 
 _ORPHAN_PARENT = """
