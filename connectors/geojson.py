@@ -706,18 +706,14 @@ class GeoJsonSource:
         workers = {}
         try:
             for number in range(1, len(starts)):
-                stop = starts[number + 1] if number + 1 < len(starts) else None
-                read = functools.partial(
-                    self._read_segment, path, file, table, starts[number], stop, spool, number, spool_last=True
-                )
+                read = functools.partial(self._read_segment, path, file, table, starts, number, spool, spool_last=True)
                 workers[number] = _SegmentWorker(read, spool / f"segment-{number}.pickle")
             segments: list[_Segment] = []
             while not segments or segments[-1].stopped:
                 number = len(segments)
                 segment = workers.pop(number).segment() if number in workers else None
                 if segment is None:
-                    stop = starts[number + 1] if number + 1 < len(starts) else None
-                    segment = self._read_segment(path, file, table, starts[number], stop, spool, number)
+                    segment = self._read_segment(path, file, table, starts, number, spool)
                 segments.append(segment)
             return segments
         finally:
@@ -729,14 +725,14 @@ class GeoJsonSource:
         path: Path,
         file: str,
         table: str,
-        start: _Boundary,
-        stop: _Boundary | None,
-        spool: Path,
+        starts: list[_Boundary],
         number: int,
+        spool: Path,
         spool_last: bool = False,
     ) -> _Segment:
-        """Features from file offset ``start`` (see ``_FeatureStream``) as spooled batches: all but the last,
-        which is spooled too if ``spool_last`` or if the segment stopped (a later segment's batches follow)."""
+        """Features of segment ``number`` (from ``starts[number]`` to the next start, see ``_FeatureStream``) as
+        spooled batches: all but the last, which is spooled too if ``spool_last`` or if the segment stopped (a
+        later segment's batches follow)."""
         rejections: list[Rejection] = []
 
         def reject(row: int | None, rule: str, message: str) -> None:
@@ -757,7 +753,7 @@ class GeoJsonSource:
             rows += batch.num_rows
             pending, pending_features = [], 0
 
-        features = _FeatureStream(path, start, stop)
+        features = _FeatureStream(path, starts[number], starts[number + 1] if number + 1 < len(starts) else None)
         for item in features:
             if isinstance(item, _Block):
                 columns.update(dict.fromkeys(item.decoder.columns))  # (update keeps a known key where it is)

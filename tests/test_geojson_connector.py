@@ -13,7 +13,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from unittest import mock
 
@@ -542,6 +542,19 @@ def test_segments_land_what_one_reader_lands(items, batch_size, workers, separat
     assert segmented[1:] == whole[1:]
 
 
+@contextmanager
+def _workers_results():
+    """The segments the workers hand back (None: a worker that failed), in the order they are asked for."""
+    used, segment = [], geojson._SegmentWorker.segment
+
+    def recorded(worker):
+        used.append(result := segment(worker))
+        return result
+
+    with mock.patch.object(geojson._SegmentWorker, "segment", recorded):
+        yield used
+
+
 def _lines_file(directory: Path, count: int, **extra) -> str:
     """A file of one feature per line whose second half brings a property key the first half lacks."""
     items = [feature(shapely.Point(i, i), n=i, **(extra if i >= count // 2 else {})) for i in range(count)]
@@ -552,14 +565,7 @@ def _lines_file(directory: Path, count: int, **extra) -> str:
 def test_workers_read_the_segments_of_a_large_file(tmp_path):
     """Each segment after the first is read by a forked worker, and the keys it found land as columns."""
     _lines_file(tmp_path, 400, 名称="宗地")
-    used = []
-    segment = geojson._SegmentWorker.segment
-
-    def recorded(worker):
-        used.append(result := segment(worker))
-        return result
-
-    with mock.patch.object(geojson._SegmentWorker, "segment", recorded):
+    with _workers_results() as used:
         landed, rejections, state = _landed(tmp_path, 50, workers=4)
     assert len(used) == 3
     assert all(result is not None for result in used)
@@ -604,9 +610,7 @@ def test_a_pretty_printed_file_is_read_in_segments_too(tmp_path):
     text = (tmp_path / "parcels.geojson").read_bytes()
     assert len(starts) == 4
     assert all(text[offset:].lstrip(b" ").startswith(b"{") and not by_line for offset, by_line in starts[1:])
-    used = []
-    segment = geojson._SegmentWorker.segment
-    with mock.patch.object(geojson._SegmentWorker, "segment", lambda worker: used.append(segment(worker)) or used[-1]):
+    with _workers_results() as used:
         segmented = _landed(tmp_path, 50, workers=4)
     assert len(used) == 3
     assert all(result is not None and result.stopped == (n < 2) for n, result in enumerate(used))
