@@ -1,6 +1,9 @@
 """The landing zone: batches with manifests, never overwritten, failed attempts kept aside."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -196,3 +199,16 @@ def test_the_reader_runs_at_most_a_few_batches_ahead_of_the_writer():
         release.set()
         reader.join()
     assert len(put) == 10
+
+
+@pytest.mark.parametrize(("told", "expected"), [(None, "jemalloc"), ("system", "system")])
+def test_connectors_allocate_arrow_memory_from_jemalloc_unless_told_otherwise(told, expected):
+    """mimalloc, Arrow's default, faults fresh pages in for every batch; an operator's explicit choice wins."""
+    environment = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if told:
+        environment["ARROW_DEFAULT_MEMORY_POOL"] = told
+    backend = subprocess.run(
+        [sys.executable, "-c", "import connectors, pyarrow; print(pyarrow.default_memory_pool().backend_name)"],
+        env=environment, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert backend == expected
