@@ -5,11 +5,19 @@ A source is asked for one table at a time, with that table's state from the last
 a lazy stream of record batches in that schema, and, once the stream is exhausted, the new state
 and the input it refused. Refused input is never silently dropped: each ``Rejection`` names the
 source, file, row and rule, and is kept in the run's manifest.
+
+Importing this module (every connector does) makes jemalloc the process's Arrow memory pool, unless
+``ARROW_DEFAULT_MEMORY_POOL`` already chose one. Arrow's default, mimalloc, returns freed memory to the
+system at once, so each batch faults fresh transparent huge pages in, which the kernel zeroes: on a 1.27 M-row
+GB18030 file drop that was a fifth of the CPU, and with jemalloc, which keeps freed pages for the next batch,
+it landed 1.3x faster. (Not in the package's ``__init__``: DAG files import the registry, without Arrow.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +26,10 @@ from typing import Protocol
 import pyarrow as pa
 
 from connectors.registry import TableSpec
+
+if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc keeps its default
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 @dataclass(frozen=True)

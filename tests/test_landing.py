@@ -208,7 +208,7 @@ def test_connectors_allocate_arrow_memory_from_jemalloc_unless_told_otherwise(to
     if told:
         environment["ARROW_DEFAULT_MEMORY_POOL"] = told
     backend = subprocess.run(
-        [sys.executable, "-c", "import connectors, pyarrow; print(pyarrow.default_memory_pool().backend_name)"],
+        [sys.executable, "-c", "import connectors.base, pyarrow; print(pyarrow.default_memory_pool().backend_name)"],
         env=environment, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert backend == expected
