@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import Extraction, Rejection
-from connectors.landing import QUEUED_BATCHES, LandingError, LandingZone, _BatchWriter, schema_fingerprint
+from connectors.landing import QUEUED_BATCHES, WRITERS, LandingError, LandingZone, _BatchWriter, schema_fingerprint
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
 
@@ -159,29 +159,45 @@ def test_tombstones_must_be_key_columns_of_the_table_and_come_one_way(tmp_path):
     assert not (tmp_path / "d/s/t/run=r3").exists()  # refused before anything landed
 
 
-def test_the_writer_thread_s_failure_reaches_the_caller_and_nothing_after_it_is_written():
+def test_a_writer_s_failure_reaches_the_caller_and_stops_the_landing():
     written = []
 
     def write(number, batch):
         if number == 2:
             raise OSError("disk full")
+        time.sleep(0.001)
         written.append(number)
 
-    def land_fifty() -> None:
+    def land_a_thousand() -> None:
         with _BatchWriter(write) as writer:
-            for number, batch in enumerate(batches([1] * 50), start=1):
+            for number, batch in enumerate(batches([1] * 1000), start=1):
                 writer.put(number, batch)
 
     with pytest.raises(OSError, match="disk full"):
-        land_fifty()
-    assert written == [1]
+        land_a_thousand()
+    assert 2 not in written
+    assert len(written) < 100  # only what other writers took before the failure was known
 
 
-def test_the_reader_runs_at_most_a_few_batches_ahead_of_the_writer():
-    writing, release, put = threading.Event(), threading.Event(), []
+def test_writers_encode_batches_at_once():
+    both_writing = threading.Barrier(WRITERS, timeout=5)  # broken, and raised to the caller, if they take turns
+    written = []
 
     def write(number, batch):
-        writing.set()
+        both_writing.wait()
+        written.append(number)
+
+    with _BatchWriter(write) as writer:
+        for number, batch in enumerate(batches([1] * 2 * WRITERS), start=1):
+            writer.put(number, batch)
+    assert sorted(written) == list(range(1, 2 * WRITERS + 1))
+
+
+def test_the_reader_runs_at_most_a_few_batches_ahead_of_the_writers():
+    writing, release, put = threading.Semaphore(0), threading.Event(), []
+
+    def write(number, batch):
+        writing.release()
         release.wait()
 
     with _BatchWriter(write) as writer:
@@ -193,9 +209,10 @@ def test_the_reader_runs_at_most_a_few_batches_ahead_of_the_writer():
 
         reader = threading.Thread(target=read_ahead)
         reader.start()
-        assert writing.wait(5)
+        for _ in range(WRITERS):
+            assert writing.acquire(timeout=5)
         time.sleep(0.3)  # time enough to read all ten, were it not held back
-        assert len(put) == 1 + QUEUED_BATCHES  # one in the writer's hands, the queue full
+        assert len(put) == WRITERS + QUEUED_BATCHES  # one in each writer's hands, the queue full
         release.set()
         reader.join()
     assert len(put) == 10
