@@ -7,11 +7,13 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
+from citybase.duckdb_extensions import load_extension
 from connectors.extract import SchemaDriftError, extract_table, schema_changes
 from connectors.landing import LandingZone
 from connectors.registry import TableSpec, parse_registry
@@ -135,6 +137,28 @@ def test_the_native_scanner_and_the_cursor_land_the_same_rows(database_url):
         source.close()
     assert landed[True] == landed[False]
     assert len(landed[True]) == len(ROWS)
+
+
+@pytest.fixture
+def mariadb_table(tmp_path):
+    yield from _database("mariadb", tmp_path)
+
+
+@pytest.mark.parametrize(("query", "compression"), [("", "OFF"), ("?compress=true", "ON")])
+def test_the_mariadb_scanner_compresses_only_when_the_url_asks(mariadb_table, query, compression):
+    """DuckDB's scanner compresses unless told not to: the server would deflate every row, on a fast link for
+    nothing. PyMySQL, which reflects the table, cannot compress: the option is the scanner's alone."""
+    url, table_name = mariadb_table
+    source = SqlSource("test/dept", url + query)
+    rows = sum(b.num_rows for b in source.extract(TableSpec(table_name, ("id",), None, {}), {}).batches)
+    assert rows == len(ROWS)
+    connection = duckdb.connect()
+    load_extension(connection, "mysql_scanner")
+    connection.execute(source._scanner_attach())
+    status = "select * from mysql_query('source', 'show session status like \"Compression\"')"
+    assert connection.execute(status).fetchall() == [("Compression", compression)]
+    connection.close()
+    source.close()
 
 
 def test_the_native_scanner_names_a_missing_table(tmp_path):

@@ -89,8 +89,9 @@ def _create_tables(sqlite_path: Path, target: URL) -> list[str]:
 
 def _attach(url: URL) -> str:
     parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
-    if url.get_backend_name() == "mysql":
-        dsn = " ".join(f"{k}={v}" for k, v in {**parts, "database": url.database}.items() if v is not None)
+    if url.get_backend_name() == "mysql":  # uncompressed: DuckDB's scanner would deflate every row it sends
+        parts |= {"database": url.database, "compress": 0}
+        dsn = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
         return f"attach '{dsn}' as server (type mysql)"
     dsn = " ".join(f"{k}={v}" for k, v in {**parts, "dbname": url.database}.items() if v is not None)
     return f"attach '{dsn}' as server (type postgres)"
