@@ -10,10 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import extract, file_drop, gate_checks, geojson, rest
+from bench import extract, extract_servers, file_drop, gate_checks, geojson, rest
 
 BENCHMARKS = {
     "extract": extract.run,
+    "extract_servers": extract_servers.run,
     "file_drop": file_drop.run,
     "rest": rest.run,
     "geojson": geojson.run,
