@@ -131,19 +131,19 @@ def _write_json(final: Path, document: dict) -> None:
 
 
 class _BatchWriter:
-    """Writes batches (Parquet file, then manifest) in ``WRITERS`` threads, so the connector reads the next
+    """Writes batches (Parquet file, then manifest) in ``writers`` threads, so the connector reads the next
     batch while earlier ones are encoded and hashed: DuckDB, Arrow and hashlib release the GIL. Encoding
-    Parquet is one core's work per batch and often a connector's largest cost, so two batches are encoded at
-    once. At most ``QUEUED_BATCHES`` wait besides those being written, so memory stays a few batches
+    Parquet is one core's work per batch and often a connector's largest cost, so several batches are encoded
+    at once. At most ``QUEUED_BATCHES`` wait besides those being written, so memory stays a few batches
     whatever the table's size. The first writer error is raised in the caller's thread, and a batch taken
-    after it is not written; when the caller fails, what it had read is still written (a failed attempt is kept for
-    forensics)."""
+    after it is not written; when the caller fails, what it had read is still written (a failed attempt is
+    kept for forensics)."""
 
     def __init__(self, write: Callable[[int, pa.RecordBatch], None], writers: int = WRITERS):
         self._write = write
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES)
         self._error: BaseException | None = None
-        self._failed = threading.Lock()
+        self._error_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._run, name=f"landing-writer-{n}", daemon=True) for n in range(writers)
         ]
@@ -156,7 +156,7 @@ class _BatchWriter:
                 try:
                     self._write(*item)
                 except BaseException as exc:  # re-raised in the caller's thread
-                    with self._failed:
+                    with self._error_lock:
                         self._error = self._error or exc
 
     def put(self, number: int, batch: pa.RecordBatch) -> None:
