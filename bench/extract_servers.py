@@ -53,19 +53,6 @@ def _pandas(url: str, landing: Path) -> int:
     return len(frame)
 
 
-def _drop_database(url: str) -> None:
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    mysql = target.get_backend_name() == "mysql"
-    engine = sa.create_engine(target.set(database=None if mysql else "postgres"), isolation_level="AUTOCOMMIT")
-    quote = "`" if mysql else '"'
-    with engine.connect() as connection:
-        connection.execute(sa.text(f"drop database if exists {quote}{target.database}{quote}"))
-    engine.dispose()
-
-
 def _approaches(url: str, landing: Path) -> dict[str, Approach]:
     return {
         "native": Approach(_ours, lambda n: (url, landing / f"native-{n}", True), OURS),
@@ -78,7 +65,7 @@ def run(rows: int, rounds: int) -> list[dict]:
     from sqlalchemy.engine import make_url
 
     from citybase.settings import Settings
-    from citybase.simulator.servers import load_system
+    from citybase.simulator.servers import drop_database, load_system
 
     servers = Settings.simulation_servers()
     results: list[dict] = []
@@ -95,7 +82,7 @@ def run(rows: int, rounds: int) -> list[dict]:
             try:
                 measured = measure_rounds(_approaches(url, landing / kind), rounds)
             finally:
-                _drop_database(url)
+                drop_database(make_url(url), SYSTEM.replace("/", "__"))
             native, cursor, alternative = measured["native"], measured["cursor"], measured["alternative"]
             for result in (native, cursor):
                 result["speedup"] = versus(result, alternative)

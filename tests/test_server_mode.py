@@ -4,14 +4,17 @@ import csv
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from citybase.simulator import simulate
 from citybase.simulator.api_server import find_api_server
 from citybase.simulator.evolution import evolve
+from citybase.simulator.servers import drop_database, load_system
 from connectors.extract import extract_source
 from connectors.landing import LandingZone
 from connectors.registry import get_source
@@ -119,3 +122,25 @@ def test_incremental_extraction_from_the_servers_lands_just_the_evolved_changes(
         assert landing_r2.deleted == len(deleted)
         again = extract_source(source, "r3", city_dir=city, landing_dir=landing).tables[table]
         assert (again.rows, again.deleted) == (0, 0)
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
+def test_a_system_loads_when_the_server_url_names_a_database_that_does_not_exist(kind, tmp_path):
+    """The URL's database only says where to connect: a system is dropped and created through the server's own."""
+    url = make_url(server_url(kind)).set(database=f"citybase_absent_{uuid.uuid4().hex[:8]}")
+    source = tmp_path / "dept.sqlite"
+    with sqlite3.connect(source) as connection:
+        connection.execute("create table people (id integer primary key, name text)")
+        connection.executemany("insert into people values (?, ?)", [(1, "张三"), (2, "李四")])
+    system = f"citybase_test/load_{uuid.uuid4().hex[:8]}"
+    database = system.replace("/", "__")
+    load_system(system, source, url.render_as_string(hide_password=False))
+    try:
+        engine = sa.create_engine(url.set(database=database))
+        with engine.connect() as connection:
+            names = connection.execute(sa.text("select name from people order by id")).scalars().all()
+        assert names == ["张三", "李四"]
+        engine.dispose()
+    finally:
+        drop_database(url, database)
+    drop_database(url, database)  # gone already: nothing to do, no error

@@ -38,14 +38,24 @@ def _server_type(column: sa.Column, keyed: bool) -> sa.types.TypeEngine:
     return sa.String(KEY_LENGTH) if keyed else sa.Text()
 
 
-def _recreate_database(server_url: URL, database: str) -> URL:
-    """Drop and create ``database``, connected to the server's maintenance database: ``server_url`` may
-    name the very database (reloading an evolved system), which cannot be dropped from inside."""
+def _maintenance_engine(server_url: URL) -> sa.Engine:
+    """An autocommit engine on the server itself (MySQL: no database; PostgreSQL: ``postgres``), not on the
+    database ``server_url`` names: that one may not exist yet, or be the very one to drop. (``URL.set`` leaves a
+    field alone when given None, so the URL is built anew.)"""
     mysql = server_url.get_backend_name() == "mysql"
-    engine = sa.create_engine(server_url.set(database=None if mysql else "postgres"), isolation_level="AUTOCOMMIT")
-    quote = "`" if mysql else '"'
+    maintenance = URL.create(
+        server_url.drivername, server_url.username, server_url.password, server_url.host, server_url.port,
+        None if mysql else "postgres", server_url.query,
+    )  # fmt: skip
+    return sa.create_engine(maintenance, isolation_level="AUTOCOMMIT")
+
+
+def drop_database(server_url: URL, database: str) -> None:
+    """Drop ``database`` if it exists; a previous run's connections to it (PostgreSQL) are ended first."""
+    quote = "`" if server_url.get_backend_name() == "mysql" else '"'
+    engine = _maintenance_engine(server_url)
     with engine.connect() as connection:
-        if server_url.get_backend_name() == "postgresql":  # a previous run's connections would block the drop
+        if server_url.get_backend_name() == "postgresql":  # open connections would block the drop
             connection.execute(
                 sa.text(
                     "select pg_terminate_backend(pid) from pg_stat_activity "
@@ -54,7 +64,17 @@ def _recreate_database(server_url: URL, database: str) -> URL:
                 {"d": database},
             )
         connection.execute(sa.text(f"drop database if exists {quote}{database}{quote}"))
-        charset = " character set utf8mb4 collate utf8mb4_bin" if quote == "`" else ""
+    engine.dispose()
+
+
+def _recreate_database(server_url: URL, database: str) -> URL:
+    """Drop and create ``database``; returns ``server_url`` naming it."""
+    drop_database(server_url, database)
+    mysql = server_url.get_backend_name() == "mysql"
+    charset = " character set utf8mb4 collate utf8mb4_bin" if mysql else ""
+    quote = "`" if mysql else '"'
+    engine = _maintenance_engine(server_url)
+    with engine.connect() as connection:
         connection.execute(sa.text(f"create database {quote}{database}{quote}{charset}"))
     engine.dispose()
     return server_url.set(database=database)
