@@ -15,7 +15,8 @@ from pathlib import Path
 
 from bench.measure import Approach, measure, measure_rounds, versus
 
-SYSTEM = "citybase_bench/hukou"  # load_system names the database after it: citybase_bench__hukou
+SYSTEM = "citybase_bench/hukou"
+DATABASE = SYSTEM.replace("/", "__")  # as load_system names it
 TABLE, KEY = "persons", ("person_id",)
 SERVERS = {"PostgreSQL": "postgresql", "MariaDB": "mariadb"}
 OURS = ("connectors.landing", "connectors.registry", "connectors.sql", "duckdb", "sqlalchemy")
@@ -78,11 +79,11 @@ def run(rows: int, rounds: int) -> list[dict]:
             except Exception as error:  # a bench reports an unreachable server and goes on
                 print(f"extract sql ({label}) skipped: {servers[kind].split('@')[-1]} cannot be loaded: {error}")
                 continue
-            url = make_url(servers[kind]).set(database=SYSTEM.replace("/", "__")).render_as_string(False)
+            target = make_url(servers[kind]).set(database=DATABASE)
             try:
-                measured = measure_rounds(_approaches(url, landing / kind), rounds)
+                measured = measure_rounds(_approaches(target.render_as_string(False), landing / kind), rounds)
             finally:
-                drop_database(make_url(url), SYSTEM.replace("/", "__"))
+                drop_database(target, DATABASE)
             native, cursor, alternative = measured["native"], measured["cursor"], measured["alternative"]
             for result in (native, cursor):
                 result["speedup"] = versus(result, alternative)

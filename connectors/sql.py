@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from citybase.duckdb_extensions import load_extension
+from citybase.duckdb_extensions import load_extension, scanner_dsn
 from connectors.base import Extraction
 from connectors.registry import TableSpec
 
@@ -161,11 +161,7 @@ class SqlSource:
         backend, url = self.url.get_backend_name(), self.url
         if backend == "sqlite":
             return f"attach '{url.database}' as source (type sqlite, read_only)"
-        parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
-        parts["dbname" if backend == "postgresql" else "database"] = url.database
-        if backend == "mysql":
-            parts["compress"] = "1" if self.compress else "0"
-        dsn = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+        dsn = scanner_dsn(url, compress=self.compress)
         return f"attach '{dsn}' as source (type {'postgres' if backend == 'postgresql' else 'mysql'}, read_only)"
 
     def read_batches_native(

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 
 def extension_path(name: str) -> Path:
@@ -27,3 +31,15 @@ def extension_path(name: str) -> Path:
 
 def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"load '{extension_path(name)}'")
+
+
+def scanner_dsn(url: URL, *, compress: bool = False) -> str:
+    """The ``key=value`` connection string DuckDB's postgres and mysql scanners take for a SQLAlchemy URL (the
+    password inline: never log it). The MySQL protocol stays uncompressed unless ``compress``: DuckDB's scanner
+    would compress by default, and the server then deflates every row it sends."""
+    mysql = url.get_backend_name() == "mysql"
+    parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
+    parts["database" if mysql else "dbname"] = url.database
+    if mysql:
+        parts["compress"] = int(compress)
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 from sqlalchemy.engine import make_url
 
-from citybase.duckdb_extensions import load_extension
+from citybase.duckdb_extensions import load_extension, scanner_dsn
 from citybase.pii import MASKS, PSEUDONYM_SUFFIX, arrow_udf, mask_id_number, pseudonym
 from citybase.warehouse import MartSpec
 
@@ -96,11 +96,7 @@ class Exchange:
         elif self.backend == "postgresql":
             self.path = None
             self.db_schema = str(parsed.query.get("schema", "exchange"))
-            parts = {
-                "host": parsed.host, "port": parsed.port, "user": parsed.username,
-                "password": parsed.password, "dbname": parsed.database,
-            }  # fmt: skip
-            self._target = "'" + " ".join(f"{k}={v}" for k, v in parts.items() if v is not None) + "'"
+            self._target = f"'{scanner_dsn(parsed)}'"
             self._options = ["type postgres"]
         else:
             raise PublicationError(f"exchange URL {self.display_url}: use duckdb:///<file> or postgresql://...")

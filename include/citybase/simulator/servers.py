@@ -15,7 +15,7 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from citybase.duckdb_extensions import load_extension
+from citybase.duckdb_extensions import load_extension, scanner_dsn
 
 MARIADB_SYSTEMS = frozenset({"public_security/hukou"})
 DEFAULT_SERVERS = {
@@ -108,13 +108,8 @@ def _create_tables(sqlite_path: Path, target: URL) -> list[str]:
 
 
 def _attach(url: URL) -> str:
-    parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
-    if url.get_backend_name() == "mysql":  # uncompressed: DuckDB's scanner would deflate every row it sends
-        parts |= {"database": url.database, "compress": 0}
-        dsn = " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
-        return f"attach '{dsn}' as server (type mysql)"
-    dsn = " ".join(f"{k}={v}" for k, v in {**parts, "dbname": url.database}.items() if v is not None)
-    return f"attach '{dsn}' as server (type postgres)"
+    kind = "mysql" if url.get_backend_name() == "mysql" else "postgres"
+    return f"attach '{scanner_dsn(url)}' as server (type {kind})"
 
 
 def load_system(system: str, sqlite_path: Path, server_url: str) -> str:
