@@ -41,6 +41,11 @@ Retries: connection errors, 5xx and 429 are retried up to ``max_retries`` times 
 exponential backoff and full jitter, waiting at least ``Retry-After`` when the server sends one.
 Then the error names the source, the endpoint and the last status. The token is sent only in the
 ``Authorization`` header and is scrubbed from every message this module writes.
+
+HTTP is urllib3's (as requests', and so dlt's): it reads a body straight into one buffer, where httpx
+copied each 64 KiB through h11 and joined them, about 0.3 CPU-s per 160 MB of pages. Redirects are not
+followed (they would carry the token elsewhere), and the proxy the environment names is used, as
+requests and httpx do.
 """
 
 from __future__ import annotations
@@ -53,14 +58,19 @@ import random
 import sys
 import threading
 import time
+import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json
+import urllib3
 
 from connectors.base import Extraction, Rejection
 from connectors.registry import TableSpec
@@ -69,7 +79,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_BATCH_ROWS = 50_000
-PREFETCH_PAGES = 2  # page bodies waiting for the converter; the fetcher blocks beyond that
+PREFETCH_PAGES = 2  # page bodies waiting for the converters; the fetcher blocks beyond that
+CONVERTERS = 2  # pages read into Arrow at once (pyarrow's JSON reader releases the GIL)
 TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down
@@ -123,7 +134,6 @@ class RestSource:
         timeout: float = 30.0,
         backoff_base: float = 0.2,
         backoff_max: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ):
@@ -137,13 +147,8 @@ class RestSource:
         self._token = token
         self._sleep = sleep
         self._random = random.Random(seed)
-        self._client = httpx.Client(
-            base_url=self.base_url + "/",
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,  # a redirect elsewhere would carry the token along
-        )
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._http = _connections(self.base_url, timeout)
 
     def __repr__(self) -> str:
         return f"RestSource({self.name!r}, {self.base_url!r})"
@@ -178,7 +183,7 @@ class RestSource:
         return Extraction(schema, batches, new_state, rejections, deletes=deletes)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.clear()
 
     # -- pages -------------------------------------------------------------------------------------
 
@@ -200,9 +205,8 @@ class RestSource:
         options = _parse_options(schema, table.primary_key)
         pending: list[pa.RecordBatch] = []
         pending_rows = converted = 0
-        for page in self._pages(endpoint, params, first):
+        for page, batch in self._converted(self._pages(endpoint, params, first), options):
             state["pages"] += 1
-            batch = _read_records(page.body, options)
             if batch is None:  # something the schema does not admit: value by value, as the module says
                 if page.records is None:
                     page = self._parse(endpoint, page.body)
@@ -247,6 +251,26 @@ class RestSource:
                 self.name, endpoint, ", ".join(sorted(new_fields)),
             )  # fmt: skip
         state["watermark"] = latest  # final only now: a failed run must not advance it
+
+    def _converted(
+        self, pages: Iterator[Page], options: pyarrow.json.ParseOptions
+    ) -> Iterator[tuple[Page, pa.RecordBatch | None]]:
+        """Each page with its records read by pyarrow (None where they do not fit), in page order, with up to
+        ``CONVERTERS`` pages being read at once: one core parses JSON at about 190 MB/s, slower than pages come."""
+        reading: deque[tuple[Page, Future]] = deque()
+        with closing(pages), ThreadPoolExecutor(CONVERTERS, thread_name_prefix=f"rest-read {self.name}") as pool:
+            try:
+                for page in pages:
+                    reading.append((page, pool.submit(_read_records, page.body, options)))
+                    if len(reading) == CONVERTERS:
+                        page, future = reading.popleft()
+                        yield page, future.result()
+                while reading:
+                    page, future = reading.popleft()
+                    yield page, future.result()
+            finally:
+                for _, future in reading:
+                    future.cancel()
 
     def _pages(self, endpoint: str, params: dict, first: Page) -> Iterator[Page]:
         """``first``, then the following pages in order, each fetched in a thread while the caller converts
@@ -320,15 +344,17 @@ class RestSource:
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
             retry_after = None
-            try:
-                response = self._client.get(endpoint, params=params)
-            except httpx.TransportError as exc:
+            try:  # no redirect is followed: it would carry the token elsewhere
+                response = self._http.request(
+                    "GET", f"{self.base_url}/{endpoint}", fields=params, headers=self._headers, redirect=False
+                )
+            except urllib3.exceptions.HTTPError as exc:  # connection refused or lost, timeouts, bad responses
                 last = f"{type(exc).__name__}: {self._scrub(str(exc))}"
                 reason = type(exc).__name__
             else:
-                status = response.status_code
+                status = response.status
                 if status == 200:
-                    body = response.content
+                    body = response.data
                     return self._parse(endpoint, body) if records else self._head(endpoint, body)
                 if status != 429 and status < 500:
                     raise RestSourceError(
@@ -378,12 +404,12 @@ class RestSource:
             raise RestSourceError(f"source {self.name}: {endpoint} answered 'deleted' that is not a list of objects")
         return Page(body, page["next_cursor"], deleted, page["data"])
 
-    def _reason(self, response: httpx.Response) -> str:
+    def _reason(self, response: urllib3.BaseHTTPResponse) -> str:
         try:
-            reason = str(response.json().get("error", ""))
+            reason = str(json.loads(response.data).get("error", ""))
         except (ValueError, AttributeError):
-            reason = response.text
-        return self._scrub(reason[:200]) or response.reason_phrase
+            reason = response.data.decode("utf-8", errors="replace")
+        return self._scrub(reason[:200]) or response.reason or ""
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[token]") if self._token else text
@@ -412,6 +438,17 @@ class RestSource:
             type_name = previous.get(column) or declared.get(column) or _infer(values)
             fields.append(pa.field(column, TYPES.get(type_name, pa.string())))
         return pa.schema(fields)
+
+
+def _connections(base_url: str, timeout: float) -> urllib3.PoolManager:
+    """A connection pool to the API, through the proxy the environment names for its scheme unless
+    ``no_proxy`` exempts its host; urllib3 retries nothing itself (``RestSource._page`` does)."""
+    options = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False}
+    parts = urlsplit(base_url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.netloc):
+        return urllib3.ProxyManager(proxy, **options)
+    return urllib3.PoolManager(**options)
 
 
 def _infer(values: list) -> str:

@@ -10,6 +10,8 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import msgspec
@@ -23,6 +25,7 @@ from citybase.simulator.api_server import delete_records, register_api_tables, s
 from connectors.landing import LandingZone
 from connectors.registry import TableSpec
 from connectors.rest import (
+    CONVERTERS,
     PREFETCH_PAGES,
     TYPES,
     RestSource,
@@ -208,7 +211,7 @@ def test_gives_up_with_a_clear_message_on_a_dead_port():
     assert "social_insurance/insured_persons" in message
     assert f"127.0.0.1:{port}" in message
     assert "after 3 attempts" in message
-    assert "ConnectError" in message
+    assert "NewConnectionError" in message  # what failed, by name
     assert source.stats.requests == 3
     assert source.stats.retries == 2
 
@@ -251,6 +254,10 @@ def _prefetchers() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("rest-prefetch")]
 
 
+def _readers() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("rest-read")]
+
+
 def test_the_fetcher_stays_a_few_pages_ahead_and_stops_with_the_run(server):
     source = RestSource(SOURCE, server.api_url, server.token, page_size=10, batch_rows=10)
     extraction = source.extract(CONTRIBUTIONS, {})
@@ -260,10 +267,12 @@ def test_the_fetcher_stays_a_few_pages_ahead_and_stops_with_the_run(server):
     next(batches)
     time.sleep(0.5)  # ample time to run ahead, were it unbounded
     ahead = source.stats.requests
-    assert 2 <= ahead <= 1 + PREFETCH_PAGES + 1  # the first page, the queue, and one waiting to join it
+    assert 2 <= ahead <= CONVERTERS + PREFETCH_PAGES + 1  # pages being read, the queue, one waiting to join it
     assert len(_prefetchers()) == 1
-    batches.close()  # the landing gave up: the fetcher must not outlive the run
+    assert 1 <= len(_readers()) <= CONVERTERS
+    batches.close()  # the landing gave up: neither the fetcher nor the readers may outlive the run
     assert not _prefetchers()
+    assert not _readers()
     assert source.stats.requests == ahead
     source.close()
 
@@ -516,3 +525,53 @@ def test_deletes_are_only_known_once_the_rows_are_read(server):
     assert sum(batch.num_rows for batch in extraction.batches) > 0
     assert source.extract(ARREARS, {}).deletes is None  # a full read asks for no changes
     source.close()
+
+
+class _ForwardProxy(BaseHTTPRequestHandler):
+    """A forward proxy: relays ``GET http://host/path`` to the host, counting what it relayed."""
+
+    relayed: list[str]
+
+    def do_GET(self) -> None:
+        self.relayed.append(self.path)
+        upstream = urllib.request.Request(self.path, headers={"Authorization": self.headers["Authorization"]})
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(upstream) as answer:
+            body = answer.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def forward_proxy():
+    handler = type("Handler", (_ForwardProxy,), {"relayed": []})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{proxy.server_address[1]}", handler.relayed
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_the_environments_proxy_is_used_unless_no_proxy_exempts_the_host(server, city, forward_proxy, monkeypatch):
+    proxy_url, relayed = forward_proxy
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    source = RestSource("courts/dishonest_debtors", server.api_url, server.token, page_size=100)
+    landed, _, _ = extract_all(source, DEBTORS)
+    source.close()
+    pages = -(-city.courts.counts["courts/dishonest_debtors/dishonest_debtors"] // 100)
+    assert landed.num_rows == city.courts.counts["courts/dishonest_debtors/dishonest_debtors"]
+    assert len(relayed) == pages
+    assert all(path.startswith(server.api_url + "/dishonest_debtors/dishonest_debtors?") for path in relayed)
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    source = RestSource("courts/dishonest_debtors", server.api_url, server.token, page_size=100)
+    assert extract_all(source, DEBTORS)[0].num_rows == landed.num_rows
+    source.close()
+    assert len(relayed) == pages  # straight to the server
