@@ -5,6 +5,11 @@ landing Parquet. The city is simulated once, in a child process; the API server 
 rate limit so the client, not the throttle, is measured. A third row is the ceiling both share: the
 same pages fetched and thrown away (each request needs the previous page's cursor, so no client can
 go faster than the server answers one page after another).
+
+That server is Python building each page from SQLite, on the same two cores as the client, so it sets
+the pace. The same three are then run again against the pages recorded and replayed by a server that
+only reads files (``bench.replay_server``), as a department's server on its own hardware would leave
+them: what the clients themselves can do.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ import tempfile
 from pathlib import Path
 
 from bench.measure import Approach, measure, measure_rounds, versus
+from bench.replay_server import record, replaying
 
 # Imported before the clock starts, with what a library imports on first use (httpx imports httpcore when a
 # client is made): imports cost the same whatever the data's size, and left in the clock swamp a small run.
-OURS = ("connectors.landing", "connectors.registry", "connectors.rest", "httpcore")
+OURS = ("connectors.landing", "connectors.registry", "connectors.rest")
 PANDAS = ("httpx", "httpcore", "pandas", "pyarrow.parquet")
 SERVER = ("httpx", "httpcore", "msgspec")
 PAGE = 5000
+ENDPOINT = "social_insurance/insured_persons"
 
 
 def _simulate(city: Path, scale: float) -> int:
@@ -34,7 +41,7 @@ def _ours(url: str, token: str, landing: Path) -> int:
     from connectors.rest import RestSource
 
     source = RestSource("hr_social_security/social_insurance", url, token, page_size=PAGE)
-    table = TableSpec("insured_persons", ("insured_id",), None, {}, {"endpoint": "social_insurance/insured_persons"})
+    table = TableSpec("insured_persons", ("insured_id",), None, {}, {"endpoint": ENDPOINT})
     return LandingZone(landing).land_table(source.name, table.name, "rest", source.extract(table, {})).rows
 
 
@@ -46,7 +53,7 @@ def _pandas(url: str, token: str, landing: Path) -> int:
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while True:
             params = {"page_size": PAGE, **({"cursor": cursor} if cursor else {})}
-            page = client.get(f"{url}/social_insurance/insured_persons", params=params).raise_for_status().json()
+            page = client.get(f"{url}/{ENDPOINT}", params=params).raise_for_status().json()
             records += page["data"]
             cursor = page.get("next_cursor")
             if not cursor:
@@ -69,7 +76,7 @@ def _server_alone(url: str, token: str, _landing: Path) -> int:
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while True:
             params = {"page_size": PAGE, **({"cursor": cursor} if cursor else {})}
-            body = client.get(f"{url}/social_insurance/insured_persons", params=params).raise_for_status().content
+            body = client.get(f"{url}/{ENDPOINT}", params=params).raise_for_status().content
             rows += body.count(b'{"insured_id":')  # each record opens with its key (the server's column order)
             cursor = decoder.decode(body).next_cursor
             if not cursor:
@@ -80,24 +87,38 @@ def run(rows: int, rounds: int) -> list[dict]:
     from citybase.simulator.api_server import start_api_server
 
     with tempfile.TemporaryDirectory() as directory:
-        city, landing = Path(directory) / "city", Path(directory) / "landing"
+        city, landing, pages = Path(directory) / "city", Path(directory) / "landing", Path(directory) / "pages"
         measure(_simulate, city, rows / 12_600_574)
         with start_api_server(city, rate_limit=10_000) as server:
             url, token = server.api_url, server.token
-            results = measure_rounds(
-                {
-                    "ours": Approach(_ours, lambda n: (url, token, landing / f"ours-{n}"), OURS),
-                    "alternative": Approach(_pandas, lambda n: (url, token, landing / f"pandas-{n}"), PANDAS),
-                    "ceiling": Approach(_server_alone, lambda n: (url, token, landing / f"none-{n}"), SERVER),
-                },
-                rounds,
-            )
+            live = _rounds(url, token, landing / "live", rounds)
+            record(url, token, ENDPOINT, PAGE, pages)
+        with replaying(pages) as replay_url:
+            replayed = _rounds(replay_url, token, landing / "replayed", rounds)
+    return [
+        *_rows("extract rest (insured persons)", live),
+        *_rows("extract rest (insured persons), pages replayed", replayed),
+    ]
+
+
+def _rounds(url: str, token: str, landing: Path, rounds: int) -> dict[str, dict]:
+    return measure_rounds(
+        {
+            "ours": Approach(_ours, lambda n: (url, token, landing / f"ours-{n}"), OURS),
+            "alternative": Approach(_pandas, lambda n: (url, token, landing / f"pandas-{n}"), PANDAS),
+            "ceiling": Approach(_server_alone, lambda n: (url, token, landing / f"none-{n}"), SERVER),
+        },
+        rounds,
+    )
+
+
+def _rows(benchmark: str, results: dict[str, dict]) -> list[dict]:
     ours, alternative, ceiling = results["ours"], results["alternative"], results["ceiling"]
     pace = "{:.0%} of server alone".format
     ours["speedup"] = f"{versus(ours, alternative)}; {pace(ours['rows_per_s'] / ceiling['rows_per_s'])}"
     alternative["speedup"] = pace(alternative["rows_per_s"] / ceiling["rows_per_s"])
     return [
-        {"benchmark": "extract rest (insured persons)", "approach": "RestSource", **ours},
-        {"benchmark": "extract rest (insured persons)", "approach": "httpx pages + pandas", **alternative},
-        {"benchmark": "extract rest (insured persons)", "approach": "server alone: fetch, discard", **ceiling},
+        {"benchmark": benchmark, "approach": "RestSource", **ours},
+        {"benchmark": benchmark, "approach": "httpx pages + pandas", **alternative},
+        {"benchmark": benchmark, "approach": "server alone: fetch, discard", **ceiling},
     ]
