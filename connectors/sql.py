@@ -53,6 +53,12 @@ def _tracking_watermark(batches: Iterator[pa.RecordBatch], cursor: str, state: d
         yield batch
 
 
+def _as_text(rows: list, schema: pa.Schema) -> pa.RecordBatch:
+    """Rows of a SQLite table as stored, every value as its text."""
+    columns = ([None if value is None else str(value) for value in values] for values in zip(*rows, strict=True))
+    return pa.RecordBatch.from_arrays([pa.array(values, type=pa.string()) for values in columns], schema=schema)
+
+
 def _arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType:
     """Arrow type for a reflected column; text stays text (conforming types is dbt's job)."""
     try:
@@ -145,14 +151,14 @@ class SqlSource:
             if since is not None:
                 query = query.where(column(since[0]) > since[1])
             query = query.order_by(*(column(name) for name in order_by))
+            row_type = pa.struct(list(schema))
             with self._connect() as connection:
                 result = connection.execution_options(stream_results=True, yield_per=self.batch_size).execute(query)
                 for rows in result.partitions(self.batch_size):
-                    columns = list(zip(*rows, strict=True))
                     if self._untyped:
-                        columns = [[None if v is None else str(v) for v in values] for values in columns]
-                    arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)]
-                    yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+                        yield _as_text(rows, schema)
+                    else:  # rows straight into one struct array: a third of the work of transposing them first
+                        yield pa.RecordBatch.from_struct_array(pa.array(list(map(tuple, rows)), type=row_type))
 
         return schema, stream()
 
