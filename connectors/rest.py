@@ -44,8 +44,9 @@ Then the error names the source, the endpoint and the last status. The token is 
 
 HTTP is urllib3's (as requests', and so dlt's): it reads a body straight into one buffer, where httpx
 copied each 64 KiB through h11 and joined them, about 0.3 CPU-s per 160 MB of pages. Redirects are not
-followed (they would carry the token elsewhere), and the proxy the environment names is used, as
-requests and httpx do.
+followed (they would carry the token elsewhere), the proxy the environment names is used, as
+requests and httpx do, and gzip/deflate answers are accepted and decoded (the simulated servers send
+plain JSON; a department's across the city's network may well compress).
 """
 
 from __future__ import annotations
@@ -147,7 +148,11 @@ class RestSource:
         self._token = token
         self._sleep = sleep
         self._random = random.Random(seed)
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            **urllib3.util.make_headers(accept_encoding=True),  # a remote API's JSON shrinks severalfold
+        }
         self._http = _connections(self.base_url, timeout)
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ mid-stream, and the token kept out of every message."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
@@ -528,9 +529,11 @@ def test_deletes_are_only_known_once_the_rows_are_read(server):
 
 
 class _ForwardProxy(BaseHTTPRequestHandler):
-    """A forward proxy: relays ``GET http://host/path`` to the host, counting what it relayed."""
+    """A forward proxy: relays ``GET http://host/path`` to the host, counting what it relayed, and gzips
+    the answer for a client that accepts it (as a department's gateway may)."""
 
     relayed: list[str]
+    gzipped: list[str]
 
     def do_GET(self) -> None:
         self.relayed.append(self.path)
@@ -538,6 +541,10 @@ class _ForwardProxy(BaseHTTPRequestHandler):
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(upstream) as answer:
             body = answer.read()
         self.send_response(200)
+        if "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
+            self.gzipped.append(self.path)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -548,17 +555,19 @@ class _ForwardProxy(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def forward_proxy():
-    handler = type("Handler", (_ForwardProxy,), {"relayed": []})
+    handler = type("Handler", (_ForwardProxy,), {"relayed": [], "gzipped": []})
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{proxy.server_address[1]}", handler.relayed
+    yield f"http://127.0.0.1:{proxy.server_address[1]}", handler
     proxy.shutdown()
     proxy.server_close()
 
 
 def test_the_environments_proxy_is_used_unless_no_proxy_exempts_the_host(server, city, forward_proxy, monkeypatch):
-    proxy_url, relayed = forward_proxy
+    """Also: the proxy gzips what it relays, and the rows land as the server stores them all the same."""
+    proxy_url, proxy = forward_proxy
+    relayed = proxy.relayed
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", proxy_url)
@@ -569,6 +578,8 @@ def test_the_environments_proxy_is_used_unless_no_proxy_exempts_the_host(server,
     assert landed.num_rows == city.courts.counts["courts/dishonest_debtors/dishonest_debtors"]
     assert len(relayed) == pages
     assert all(path.startswith(server.api_url + "/dishonest_debtors/dishonest_debtors?") for path in relayed)
+    assert proxy.gzipped == relayed
+    assert landed.to_pylist() == store_rows(city.root / COURTS, "dishonest_debtors", "case_id")
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     source = RestSource("courts/dishonest_debtors", server.api_url, server.token, page_size=100)
