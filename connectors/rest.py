@@ -33,9 +33,10 @@ Speed. Once the first page has fixed the types, each page is read straight into 
 pyarrow's JSON reader (native code, no Python object per value, the GIL released), told the exact
 schema: it refuses any value those types do not admit and any field not in the schema, and such a
 page is decoded as plain JSON and converted value by value as above, so both paths land the same.
-Pages are fetched in a thread, the next while the current one is converted; of a page the fetcher
-reads only the cursor and tombstones, and at most ``PREFETCH_PAGES`` bodies wait, so memory is a few
-pages plus one batch.
+Pages are fetched in a thread while earlier ones are converted, ``CONVERTERS`` at a time in a pool
+(parsing is the client's largest cost, about 190 MB/s per core on this project's machines); of a page
+the fetcher reads only the cursor and tombstones, and at most ``PREFETCH_PAGES`` bodies wait, so memory
+is a few pages plus one batch.
 
 Retries: connection errors, 5xx and 429 are retried up to ``max_retries`` times per request with
 exponential backoff and full jitter, waiting at least ``Retry-After`` when the server sends one.
@@ -261,7 +262,7 @@ class RestSource:
         self, pages: Iterator[Page], options: pyarrow.json.ParseOptions
     ) -> Iterator[tuple[Page, pa.RecordBatch | None]]:
         """Each page with its records read by pyarrow (None where they do not fit), in page order, with up to
-        ``CONVERTERS`` pages being read at once: one core parses JSON at about 190 MB/s, slower than pages come."""
+        ``CONVERTERS`` pages being read at once: one core parses slower than a fast server sends."""
         reading: deque[tuple[Page, Future]] = deque()
         with closing(pages), ThreadPoolExecutor(CONVERTERS, thread_name_prefix=f"rest-read {self.name}") as pool:
             try:
