@@ -157,7 +157,7 @@ class SqlSource:
                 for rows in result.partitions(self.batch_size):
                     if self._untyped:
                         yield _as_text(rows, schema)
-                    else:  # rows straight into one struct array: a third of the work of transposing them first
+                    else:  # rows straight into one struct array: about half the work of transposing them first
                         yield pa.RecordBatch.from_struct_array(pa.array(list(map(tuple, rows)), type=row_type))
 
         return schema, stream()
