@@ -1,10 +1,14 @@
 """Server mode: the simulated SQL systems live in the real MariaDB and PostgreSQL, and extraction reads them there."""
 
 import csv
+import json
+import os
 import sqlite3
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,15 +18,15 @@ from sqlalchemy.engine import make_url
 from citybase.simulator import simulate
 from citybase.simulator.api_server import find_api_server
 from citybase.simulator.evolution import evolve
-from citybase.simulator.servers import drop_database, load_system
+from citybase.simulator.servers import drop_database, load_system, server_for
 from connectors.extract import extract_source
 from connectors.landing import LandingZone
 from connectors.registry import get_source
 from tests.servers import server_url
 
-# Every test here recreates or reads the systems' databases (public_security__hukou, ...): one worker
-# runs them all, in file order (pytest -n with --dist loadfile, see the Makefile; xdist's loadgroup
-# marks are ignored under pytest 9.2, pytest-xdist issue #1386).
+# Each simulation here loads its systems into databases behind a prefix of its own (citybase_test_city_
+# public_security__hukou, ...), never the ones a developer's `simulate --target server` made, and drops
+# them when done.
 pytestmark = pytest.mark.server
 
 
@@ -31,10 +35,24 @@ def servers():
     return {"mariadb": server_url("mariadb"), "postgresql": server_url("postgresql")}
 
 
+@contextmanager
+def dropped_afterwards(city_dir: Path, servers: dict[str, str]) -> Iterator[None]:
+    """Drop the server databases the simulation in ``city_dir`` loaded, once the block is done."""
+    try:
+        yield
+    finally:
+        result = city_dir / "simulation.json"
+        recorded = json.loads(result.read_text("utf-8"))["systems"] if result.exists() else {}
+        for system, url in recorded.items():
+            if url.startswith(("mysql", "postgresql")):
+                drop_database(make_url(servers[server_for(system)]), make_url(url).database)
+
+
 @pytest.fixture(scope="module")
 def city(tmp_path_factory, servers):
     out = tmp_path_factory.mktemp("server_city")
-    return simulate(out, scale=0.0003, seed=5, servers=servers)
+    with dropped_afterwards(out, servers):
+        yield simulate(out, scale=0.0003, seed=5, servers=servers, database_prefix="citybase_test_city_")
 
 
 def _sqlite_rows(path: Path, table: str, key: str) -> list[tuple]:
@@ -44,11 +62,17 @@ def _sqlite_rows(path: Path, table: str, key: str) -> list[tuple]:
 
 def test_each_sql_system_is_served_by_its_server(city):
     assert city.systems["public_security/hukou"].startswith(
-        "mysql+pymysql://root@127.0.0.1:3306/public_security__hukou"
+        "mysql+pymysql://root@127.0.0.1:3306/citybase_test_city_public_security__hukou"
     )
     assert city.systems["market_regulation/business_registry"].startswith(
-        "postgresql+psycopg2://postgres@127.0.0.1:5432/market_regulation__business_registry"
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/citybase_test_city_market_regulation__business_registry"
     )
+
+
+def test_a_database_prefix_that_is_no_identifier_is_refused_before_any_work(tmp_path, servers):
+    with pytest.raises(ValueError, match="may hold only lower-case letters, digits and underscores"):
+        simulate(tmp_path / "city", scale=0.0001, servers=servers, database_prefix="x`; drop database test; --")
+    assert not (tmp_path / "city").exists()
 
 
 @pytest.mark.parametrize(
@@ -83,27 +107,44 @@ def test_extraction_reads_the_servers_and_lands_every_row(city, tmp_path):
 
 
 def test_the_cli_loads_servers_from_the_environment(tmp_path, servers):
-    environment = {"CITYBASE_MARIADB_URL": servers["mariadb"], "CITYBASE_POSTGRES_URL": servers["postgresql"]}
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("citybase")), "simulate", "--scale", "0.0001", "--target", "server",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False, env={**__import__("os").environ, **environment},
-    )  # fmt: skip
-    server = find_api_server(tmp_path)  # simulate leaves the REST systems' server running: stop it
-    assert server is not None
-    server.stop()
+    environment = {
+        "CITYBASE_MARIADB_URL": servers["mariadb"],
+        "CITYBASE_POSTGRES_URL": servers["postgresql"],
+        "CITYBASE_SERVER_DATABASE_PREFIX": "citybase_test_cli_",
+    }
+    with dropped_afterwards(tmp_path, servers):
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("citybase")), "simulate", "--scale", "0.0001", "--target", "server",
+             "--out", str(tmp_path)],
+            capture_output=True, text=True, check=False, env={**os.environ, **environment},
+        )  # fmt: skip
+        server = find_api_server(tmp_path)  # simulate leaves the REST systems' server running: stop it
+        assert server is not None
+        server.stop()
     assert result.returncode == 0, result.stderr
-    assert "public_security/hukou: mysql+pymysql://root@127.0.0.1:3306/public_security__hukou" in result.stdout
+    assert (
+        "public_security/hukou: mysql+pymysql://root@127.0.0.1:3306/citybase_test_cli_public_security__hukou"
+        in result.stdout
+    )
 
 
 def test_incremental_extraction_from_the_servers_lands_just_the_evolved_changes(tmp_path, servers):
     """Evolution reloads the servers; the next run reads only rows past the watermark from MariaDB and
     PostgreSQL, finds the deaths by key diff, and a repeat lands nothing."""
     city, landing = tmp_path / "city", tmp_path / "landing"
-    simulate(city, scale=0.001, seed=7, servers=servers)
-    extract_source(get_source("public_security/hukou"), "r1", city_dir=city, landing_dir=landing)
-    extract_source(get_source("housing/property_registry"), "r1", city_dir=city, landing_dir=landing)
-    evolve(city, 30)
+    prefix = "citybase_test_evolve_"
+    with dropped_afterwards(city, servers):
+        simulate(city, scale=0.001, seed=7, servers=servers, database_prefix=prefix)
+        loaded = json.loads((city / "simulation.json").read_text("utf-8"))["systems"]
+        extract_source(get_source("public_security/hukou"), "r1", city_dir=city, landing_dir=landing)
+        extract_source(get_source("housing/property_registry"), "r1", city_dir=city, landing_dir=landing)
+        evolve(city, 30)
+        assert json.loads((city / "simulation.json").read_text("utf-8"))["systems"] == loaded  # same databases
+        assert make_url(loaded["public_security/hukou"]).database == prefix + "public_security__hukou"
+        _extract_the_evolved_changes(city, landing)
+
+
+def _extract_the_evolved_changes(city: Path, landing: Path) -> None:
     with (city / "ground_truth" / "changes.csv").open(encoding="utf-8") as handle:
         changes = list(csv.DictReader(handle))
     zone = LandingZone(landing)

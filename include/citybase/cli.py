@@ -76,7 +76,10 @@ def _simulate(out: Path, scale: float, seed: int, as_of: dt.date, servers: dict[
     from citybase.simulator import simulate as run_simulation
 
     with _progress() as progress:
-        return run_simulation(out, scale=scale, seed=seed, as_of=as_of, progress=progress, servers=servers)
+        return run_simulation(
+            out, scale=scale, seed=seed, as_of=as_of, progress=progress, servers=servers,
+            database_prefix=Settings.server_database_prefix() if servers else "",
+        )  # fmt: skip
 
 
 @main.command()
@@ -89,7 +92,8 @@ def _simulate(out: Path, scale: float, seed: int, as_of: dt.date, servers: dict[
     type=click.Choice(["embedded", "server"]),
     default="embedded",
     show_default=True,
-    help="server: load the SQL systems into MariaDB / PostgreSQL ($CITYBASE_MARIADB_URL, $CITYBASE_POSTGRES_URL)",
+    help="server: load the SQL systems into MariaDB / PostgreSQL ($CITYBASE_MARIADB_URL, $CITYBASE_POSTGRES_URL; "
+    "database names behind $CITYBASE_SERVER_DATABASE_PREFIX)",
 )
 @click.option("--days", type=click.IntRange(min=0), default=0, show_default=True, help="then let the city evolve")
 def simulate(scale: float, seed: int, out: Path | None, as_of: dt.datetime, target: str, days: int) -> None:

@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "CITYBASE_PSEUDONYM_KEY": "secret key for the HMAC pseudonyms of personal data on the exchange",
     "CITYBASE_MARIADB_URL": "server mode: the MariaDB server the simulated household registry is loaded into",
     "CITYBASE_POSTGRES_URL": "server mode: the PostgreSQL server the other simulated SQL systems are loaded into",
+    "CITYBASE_SERVER_DATABASE_PREFIX": "server mode: put before each system's database name (default: none)",
 }
 
 
@@ -62,6 +63,12 @@ class Settings:
             "mariadb": env.get("CITYBASE_MARIADB_URL", DEFAULT_SERVERS["mariadb"]),
             "postgresql": env.get("CITYBASE_POSTGRES_URL", DEFAULT_SERVERS["postgresql"]),
         }
+
+    @staticmethod
+    def server_database_prefix(environ: dict[str, str] | None = None) -> str:
+        """Server mode's prefix of the systems' database names, so simulations sharing a server stay apart."""
+        env = os.environ if environ is None else environ
+        return env.get("CITYBASE_SERVER_DATABASE_PREFIX", "")
 
     def pseudonym_key(self) -> bytes:
         """The HMAC key; read on use, never stored on the object, so it cannot leak through repr or logs."""

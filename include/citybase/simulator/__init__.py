@@ -36,7 +36,7 @@ from citybase.simulator.planning import write_land_planning
 from citybase.simulator.population import RESIDENTS, household_rows, person_rows, simulate_population
 from citybase.simulator.registry_events import write_registry_events
 from citybase.simulator.sampling import stream
-from citybase.simulator.servers import DEFAULT_SERVERS, load_system, server_for
+from citybase.simulator.servers import DEFAULT_SERVERS, check_database_prefix, database_for, load_system, server_for
 from citybase.simulator.social_security import write_social_insurance
 from citybase.simulator.systems import (
     BUSINESS_REGISTRY,
@@ -99,6 +99,7 @@ def simulate(
     defect_rate: float = 0.02,
     progress: Progress | None = None,
     servers: dict[str, str] | None = None,
+    database_prefix: str = "",
 ) -> SimulationResult:
     """Simulate the city at ``scale`` (1.0 = 12.6 M residents, 2 M market entities) into ``out_dir``.
 
@@ -107,7 +108,8 @@ def simulate(
     written at once, each in a forked process (``parallel.run_in_parallel``): the registries and their
     events, and the nine other systems.
     With ``servers`` (``{"mariadb": url, "postgresql": url}``, see ``citybase.simulator.servers``) the
-    SQL systems are then loaded into those servers, and ``systems`` points there.
+    SQL systems are then loaded into those servers, each in a database of its own named after it, behind
+    ``database_prefix``, and ``systems`` points there.
     """
     if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number (1.0 = the whole city), got {scale!r}")
@@ -115,6 +117,7 @@ def simulate(
         raise ValueError(f"defect_rate must be between 0 and {MAX_DEFECT_RATE}, got {defect_rate!r}")
     if as_of <= REGISTRY_START:
         raise ValueError(f"as_of must be after {REGISTRY_START.isoformat()}, when the business registry starts")
+    check_database_prefix(database_prefix)
     out_dir = Path(out_dir).resolve()
     hukou_path = out_dir / HUKOU[0] / f"{HUKOU[1]}.sqlite"
     registry_path = out_dir / BUSINESS_REGISTRY[0] / f"{BUSINESS_REGISTRY[1]}.sqlite"
@@ -239,22 +242,25 @@ def simulate(
         ),
         systems={
             **{o.key: o.location for o in others if not _is_sqlite(o.location)},
-            **_serve(sql_systems, servers, step),
+            **_serve(sql_systems, servers, database_prefix, step),
         },
     )
     (out_dir / RESULT_FILE).write_text(result.to_json() + "\n", encoding="utf-8")
     return result
 
 
-def _serve(sqlite_files: dict[str, Path], servers: dict[str, str] | None, step: _Steps) -> dict[str, str]:
+def _serve(
+    sqlite_files: dict[str, Path], servers: dict[str, str] | None, database_prefix: str, step: _Steps
+) -> dict[str, str]:
     """Where each SQL system is served: its SQLite file, or (server mode) its database on a server."""
     if servers is None:
         return {key: f"sqlite:///{path}" for key, path in sqlite_files.items()}
+    databases = {key: database_for(key, database_prefix) for key in sqlite_files}
     servers = {**DEFAULT_SERVERS, **servers}
     advance = step("Loading SQL systems into MariaDB / PostgreSQL", len(sqlite_files))
     urls = {}
     for key, path in sqlite_files.items():
-        urls[key] = load_system(key, path, servers[server_for(key)])
+        urls[key] = load_system(key, path, servers[server_for(key)], databases[key])
         advance(1)
     return urls
 

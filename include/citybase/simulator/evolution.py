@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from sqlalchemy.engine import make_url
 
 from citybase.codes import ZHENGZHOU_DIVISIONS
 from citybase.simulator import courts, environment, health, social_security, transport
@@ -665,7 +666,8 @@ def evolve(
         if not recorded["systems"][key].startswith("sqlite:"):
             # the recorded URL hides the password: the caller's server URL carries it
             server = servers[server_for(key)] if servers else recorded["systems"][key]
-            recorded["systems"][key] = load_system(key, path, server)
+            database = make_url(recorded["systems"][key]).database  # the simulation's, prefix and all
+            recorded["systems"][key] = load_system(key, path, server, database)
     (city_dir / "simulation.json").write_text(json.dumps(recorded, ensure_ascii=False, indent=2) + "\n", "utf-8")
     counts: dict[str, int] = {}
     for change in changes:

@@ -1,7 +1,8 @@
 """Server mode: the simulated SQL systems loaded into real database servers, as departments run them.
 
 The household registry goes to MariaDB and every other SQL system to PostgreSQL, one database per
-system (``<department>__<system>``), recreated on each simulation. Tables keep their primary keys
+system (``<prefix><department>__<system>``; the prefix, empty by default, keeps simulations that share a
+server apart, e.g. the tests' from a developer's), recreated on each simulation. Tables keep their primary keys
 and indexes; foreign keys are left out because the planted dirt includes orphan references that a
 department system without enforced constraints really holds. Rows are copied by DuckDB's scanner
 extensions straight from the SQLite files, with no Python row handling.
@@ -9,6 +10,7 @@ extensions straight from the SQLite files, with no Python row handling.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -25,8 +27,22 @@ DEFAULT_SERVERS = {
 KEY_LENGTH = 64  # text keys and indexed text columns become VARCHAR(64): MySQL cannot index TEXT
 
 
+DATABASE_PREFIX = re.compile(r"[a-z0-9_]*")  # it becomes part of a database name on both servers
+
+
 def server_for(system: str) -> str:
     return "mariadb" if system in MARIADB_SYSTEMS else "postgresql"
+
+
+def check_database_prefix(prefix: str) -> str:
+    if not DATABASE_PREFIX.fullmatch(prefix):
+        raise ValueError(f"database prefix {prefix!r} may hold only lower-case letters, digits and underscores")
+    return prefix
+
+
+def database_for(system: str, prefix: str = "") -> str:
+    """The database a system is loaded into: ``<prefix><department>__<system>``."""
+    return check_database_prefix(prefix) + system.replace("/", "__")
 
 
 def _server_type(column: sa.Column, keyed: bool) -> sa.types.TypeEngine:
@@ -112,10 +128,11 @@ def _attach(url: URL) -> str:
     return f"attach '{scanner_dsn(url)}' as server (type {kind})"
 
 
-def load_system(system: str, sqlite_path: Path, server_url: str) -> str:
-    """Copy one simulated SQL system into its server; returns its URL there (password hidden)."""
+def load_system(system: str, sqlite_path: Path, server_url: str, database: str | None = None) -> str:
+    """Copy one simulated SQL system into its server, in ``database`` (default: ``database_for(system)``);
+    returns its URL there (password hidden)."""
     base = make_url(server_url)
-    target = _recreate_database(base, system.replace("/", "__"))
+    target = _recreate_database(base, database or database_for(system))
     tables = _create_tables(sqlite_path, target)
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
