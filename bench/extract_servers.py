@@ -16,7 +16,6 @@ from pathlib import Path
 from bench.measure import Approach, measure, measure_rounds, versus
 
 SYSTEM = "citybase_bench/hukou"
-DATABASE = SYSTEM.replace("/", "__")  # as load_system names it
 TABLE, KEY = "persons", ("person_id",)
 SERVERS = {"PostgreSQL": "postgresql", "MariaDB": "mariadb"}
 OURS = ("connectors.landing", "connectors.registry", "connectors.sql", "duckdb", "sqlalchemy")
@@ -66,7 +65,7 @@ def run(rows: int, rounds: int) -> list[dict]:
     from sqlalchemy.engine import make_url
 
     from citybase.settings import Settings
-    from citybase.simulator.servers import drop_database, load_system
+    from citybase.simulator.servers import database_for, drop_database, load_system
 
     servers = Settings.simulation_servers()
     results: list[dict] = []
@@ -79,11 +78,11 @@ def run(rows: int, rounds: int) -> list[dict]:
             except Exception as error:  # a bench reports an unreachable server and goes on
                 print(f"extract sql ({label}) skipped: {servers[kind].split('@')[-1]} cannot be loaded: {error}")
                 continue
-            target = make_url(servers[kind]).set(database=DATABASE)
+            target = make_url(servers[kind]).set(database=database_for(SYSTEM))
             try:
                 measured = measure_rounds(_approaches(target.render_as_string(False), landing / kind), rounds)
             finally:
-                drop_database(target, DATABASE)
+                drop_database(target, target.database)
             native, cursor, alternative = measured["native"], measured["cursor"], measured["alternative"]
             for result in (native, cursor):
                 result["speedup"] = versus(result, alternative)

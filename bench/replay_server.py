@@ -33,25 +33,34 @@ def page_file(directory: Path, cursor: str) -> Path:
     return directory / f"{hashlib.sha256(cursor.encode()).hexdigest()}.json"
 
 
-def record(url: str, token: str, endpoint: str, page_size: int, directory: Path) -> int:
-    """Every page of ``endpoint`` in ``directory``; returns the number of pages."""
+def walk(url: str, token: str, endpoint: str, page_size: int) -> Iterator[tuple[str, bytes]]:
+    """Every page of ``endpoint`` with the cursor that asked for it ('' for the first); of a page only its
+    cursor is decoded (msgspec skips the records without building them)."""
     import httpx
     import msgspec
 
     class Cursor(msgspec.Struct):
         next_cursor: str | None
 
-    decoder, cursor, pages = msgspec.json.Decoder(Cursor), "", 0
-    directory.mkdir(parents=True, exist_ok=True)
+    decoder, cursor = msgspec.json.Decoder(Cursor), ""
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while True:
             params = {"page_size": page_size, **({"cursor": cursor} if cursor else {})}
             body = client.get(f"{url}/{endpoint}", params=params).raise_for_status().content
-            page_file(directory, cursor).write_bytes(body)
-            pages += 1
+            yield cursor, body
             cursor = decoder.decode(body).next_cursor
             if not cursor:
-                return pages
+                return
+
+
+def record(url: str, token: str, endpoint: str, page_size: int, directory: Path) -> int:
+    """Every page of ``endpoint`` in ``directory``; returns the number of pages."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pages = 0
+    for cursor, body in walk(url, token, endpoint, page_size):
+        page_file(directory, cursor).write_bytes(body)
+        pages += 1
+    return pages
 
 
 class ReplayHandler(BaseHTTPRequestHandler):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from citybase.simulator import simulate
 from citybase.simulator.api_server import find_api_server
 from citybase.simulator.evolution import evolve
-from citybase.simulator.servers import drop_database, load_system, server_for
+from citybase.simulator.servers import database_for, drop_database, load_system, server_for
 from connectors.extract import extract_source
 from connectors.landing import LandingZone
 from connectors.registry import get_source
@@ -174,7 +174,7 @@ def test_a_system_loads_when_the_server_url_names_a_database_that_does_not_exist
         connection.execute("create table people (id integer primary key, name text)")
         connection.executemany("insert into people values (?, ?)", [(1, "张三"), (2, "李四")])
     system = f"citybase_test/load_{uuid.uuid4().hex[:8]}"
-    database = system.replace("/", "__")
+    database = database_for(system)
     load_system(system, source, url.render_as_string(hide_password=False))
     try:
         engine = sa.create_engine(url.set(database=database))

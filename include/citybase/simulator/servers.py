@@ -25,8 +25,6 @@ DEFAULT_SERVERS = {
     "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
 }
 KEY_LENGTH = 64  # text keys and indexed text columns become VARCHAR(64): MySQL cannot index TEXT
-
-
 DATABASE_PREFIX = re.compile(r"[a-z0-9_]*")  # it becomes part of a database name on both servers
 
 
@@ -66,9 +64,12 @@ def _maintenance_engine(server_url: URL) -> sa.Engine:
     return sa.create_engine(maintenance, isolation_level="AUTOCOMMIT")
 
 
+def _quoted(server_url: URL, database: str) -> str:
+    return f"`{database}`" if server_url.get_backend_name() == "mysql" else f'"{database}"'
+
+
 def drop_database(server_url: URL, database: str) -> None:
     """Drop ``database`` if it exists; a previous run's connections to it (PostgreSQL) are ended first."""
-    quote = "`" if server_url.get_backend_name() == "mysql" else '"'
     engine = _maintenance_engine(server_url)
     with engine.connect() as connection:
         if server_url.get_backend_name() == "postgresql":  # open connections would block the drop
@@ -79,19 +80,17 @@ def drop_database(server_url: URL, database: str) -> None:
                 ),
                 {"d": database},
             )
-        connection.execute(sa.text(f"drop database if exists {quote}{database}{quote}"))
+        connection.execute(sa.text(f"drop database if exists {_quoted(server_url, database)}"))
     engine.dispose()
 
 
 def _recreate_database(server_url: URL, database: str) -> URL:
     """Drop and create ``database``; returns ``server_url`` naming it."""
     drop_database(server_url, database)
-    mysql = server_url.get_backend_name() == "mysql"
-    charset = " character set utf8mb4 collate utf8mb4_bin" if mysql else ""
-    quote = "`" if mysql else '"'
+    charset = " character set utf8mb4 collate utf8mb4_bin" if server_url.get_backend_name() == "mysql" else ""
     engine = _maintenance_engine(server_url)
     with engine.connect() as connection:
-        connection.execute(sa.text(f"create database {quote}{database}{quote}{charset}"))
+        connection.execute(sa.text(f"create database {_quoted(server_url, database)}{charset}"))
     engine.dispose()
     return server_url.set(database=database)
 
