@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import extract, extract_servers, file_drop, gate_checks, geojson, rest
+from bench import city_scale, extract, extract_servers, file_drop, gate_checks, geojson, rest
 
 BENCHMARKS = {
     "extract": extract.run,
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "rest": rest.run,
     "geojson": geojson.run,
     "gate_checks": gate_checks.run,
+    "city_scale": city_scale.run,
 }
 
 

@@ -23,13 +23,18 @@ def _simulate(city: Path, scale: float) -> int:
     return result.counts["public_security/hukou/persons"]
 
 
-def _ours(city: Path, landing: Path, native: bool) -> int:
+def persons_database(city: Path) -> Path:
+    return city / f"{TABLE[0]}.sqlite"
+
+
+def land_persons(database: Path, landing: Path, native: bool) -> int:
+    """The persons table of the SQLite file ``database`` landed by ``SqlSource``; returns the rows landed."""
     from connectors.landing import LandingZone
     from connectors.registry import TableSpec
     from connectors.sql import SqlSource
 
     source_key, table, key = TABLE
-    source = SqlSource(source_key, f"sqlite:///{city / source_key}.sqlite", native=native)
+    source = SqlSource(source_key, f"sqlite:///{database}", native=native)
     extraction = source.extract(TableSpec(table, key, None, {}), {})
     run = "native" if native else "cursor"
     return LandingZone(landing).land_table(source_key, table, run, extraction).rows
@@ -39,9 +44,8 @@ def _pandas(city: Path, landing: Path) -> int:
     import pandas as pd
     import sqlalchemy as sa
 
-    source_key, table, _ = TABLE
-    engine = sa.create_engine(f"sqlite:///{city / source_key}.sqlite")
-    frame = pd.read_sql(f"select * from {table}", engine)
+    engine = sa.create_engine(f"sqlite:///{persons_database(city)}")
+    frame = pd.read_sql(f"select * from {TABLE[1]}", engine)
     landing.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(landing / "pandas.parquet")
     return len(frame)
@@ -54,8 +58,12 @@ def run(rows: int, rounds: int) -> list[dict]:
         measure(_simulate, city, scale)
         results = measure_rounds(
             {
-                "native": Approach(_ours, lambda n: (city, landing / f"native-{n}", True), OURS),
-                "cursor": Approach(_ours, lambda n: (city, landing / f"cursor-{n}", False), OURS),
+                "native": Approach(
+                    land_persons, lambda n: (persons_database(city), landing / f"native-{n}", True), OURS
+                ),
+                "cursor": Approach(
+                    land_persons, lambda n: (persons_database(city), landing / f"cursor-{n}", False), OURS
+                ),
                 "alternative": Approach(_pandas, lambda n: (city, landing / f"pandas-{n}"), PANDAS),
             },
             rounds,
