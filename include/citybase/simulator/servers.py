@@ -4,13 +4,15 @@ The household registry goes to MariaDB and every other SQL system to PostgreSQL,
 system (``<prefix><department>__<system>``; the prefix, empty by default, keeps simulations that share a
 server apart, e.g. the tests' from a developer's), recreated on each simulation. Tables keep their primary keys
 and indexes; foreign keys are left out because the planted dirt includes orphan references that a
-department system without enforced constraints really holds. Rows are copied by DuckDB's scanner
-extensions straight from the SQLite files, with no Python row handling.
+department system without enforced constraints really holds. Rows go from the SQLite files with no
+Python row handling: into PostgreSQL by DuckDB's scanner extensions, into MariaDB as DuckDB-written CSV
+bulk-loaded by the server (``LOAD DATA LOCAL INFILE``); secondary indexes are built after the rows.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -48,7 +50,7 @@ def _server_type(column: sa.Column, keyed: bool) -> sa.types.TypeEngine:
     if "INT" in affinity:
         return sa.BigInteger()
     if any(t in affinity for t in ("REAL", "FLOA", "DOUB", "NUMERIC")):
-        return sa.Float()
+        return sa.Double()  # MySQL's FLOAT is single precision
     return sa.String(KEY_LENGTH) if keyed else sa.Text()
 
 
@@ -95,16 +97,18 @@ def _recreate_database(server_url: URL, database: str) -> URL:
     return server_url.set(database=database)
 
 
-def _create_tables(sqlite_path: Path, target: URL) -> list[str]:
-    """The SQLite system's tables on the server, with primary keys and indexes, empty."""
+def _create_tables(sqlite_path: Path, target: URL) -> dict[str, list[tuple[str, list[str]]]]:
+    """The SQLite system's tables on the server with their primary keys, empty; returns each table's other
+    indexes (name, columns), to be built once the rows are in: one sorted build, where maintaining them row
+    by row kept a small buffer pool busy with random index pages."""
     source = sa.create_engine(f"sqlite:///{sqlite_path}")
     inspector = sa.inspect(source)
-    metadata, names = sa.MetaData(), []
+    metadata, indexes = sa.MetaData(), {}
     for name in inspector.get_table_names():
         reflected = sa.Table(name, sa.MetaData(), autoload_with=source)
-        indexes = inspector.get_indexes(name)
-        keyed = {c.name for c in reflected.primary_key.columns} | {c for i in indexes for c in i["column_names"]}
-        table = sa.Table(
+        indexes[name] = [(index["name"], index["column_names"]) for index in inspector.get_indexes(name)]
+        keyed = {c.name for c in reflected.primary_key.columns} | {c for _, columns in indexes[name] for c in columns}
+        sa.Table(
             name,
             metadata,
             *(
@@ -112,14 +116,21 @@ def _create_tables(sqlite_path: Path, target: URL) -> list[str]:
                 for c in reflected.columns
             ),
         )
-        for index in indexes:
-            sa.Index(index["name"], *(table.c[c] for c in index["column_names"]))
-        names.append(name)
     source.dispose()
     engine = sa.create_engine(target)
     metadata.create_all(engine)
     engine.dispose()
-    return names
+    return indexes
+
+
+def _create_indexes(target: URL, indexes: dict[str, list[tuple[str, list[str]]]]) -> None:
+    engine = sa.create_engine(target)
+    metadata = sa.MetaData()
+    for table_name, table_indexes in indexes.items():
+        table = sa.Table(table_name, metadata, autoload_with=engine)
+        for index_name, columns in table_indexes:
+            sa.Index(index_name, *(table.c[column] for column in columns)).create(engine)
+    engine.dispose()
 
 
 def _attach(url: URL) -> str:
@@ -127,18 +138,53 @@ def _attach(url: URL) -> str:
     return f"attach '{scanner_dsn(url)}' as server (type {kind})"
 
 
+def _copy_into_postgresql(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str]) -> None:
+    connection.execute(_attach(target))
+    for table in tables:
+        connection.execute(f'insert into server.public."{table}" select * from simulated."{table}"')
+
+
+def _copy_into_mysql(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str], near: Path) -> None:
+    """Each table written by DuckDB as CSV (in a scratch folder in ``near``), then bulk-loaded with ``LOAD DATA
+    LOCAL INFILE``: about twice as fast as the scanner's inserts. Every value but NULL is quoted, and NULL is
+    the bare word, which is how ``LOAD DATA`` (with ``ESCAPED BY ''``) tells NULL from the text 'NULL'."""
+    engine = sa.create_engine(target, connect_args={"local_infile": True}, poolclass=sa.pool.NullPool)
+    with engine.begin() as server, tempfile.TemporaryDirectory(dir=near, prefix=".load-") as scratch:
+        for table in tables:
+            rows = Path(scratch) / f"{table}.csv"
+            connection.execute(
+                f'copy (select * from simulated."{table}") to {_literal(rows)} '
+                "(header false, nullstr 'NULL', force_quote *, quote '\"', escape '\"')"
+            )
+            server.execute(
+                sa.text(
+                    f"load data local infile :rows into table `{table}` character set utf8mb4 "
+                    "fields terminated by ',' optionally enclosed by '\"' escaped by ''"
+                ),
+                {"rows": str(rows)},
+            )
+            rows.unlink()
+    engine.dispose()
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def load_system(system: str, sqlite_path: Path, server_url: str, database: str | None = None) -> str:
     """Copy one simulated SQL system into its server, in ``database`` (default: ``database_for(system)``);
     returns its URL there (password hidden)."""
     base = make_url(server_url)
+    mysql = base.get_backend_name() == "mysql"
     target = _recreate_database(base, database or database_for(system))
-    tables = _create_tables(sqlite_path, target)
+    indexes = _create_tables(sqlite_path, target)
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
-        load_extension(connection, "mysql_scanner" if base.get_backend_name() == "mysql" else "postgres_scanner")
-        connection.execute(f"attach '{sqlite_path}' as simulated (type sqlite, read_only)")
-        connection.execute(_attach(target))
-        schema = "server" if base.get_backend_name() == "mysql" else "server.public"
-        for table in tables:
-            connection.execute(f'insert into {schema}."{table}" select * from simulated."{table}"')
+        connection.execute(f"attach {_literal(sqlite_path)} as simulated (type sqlite, read_only)")
+        if mysql:
+            _copy_into_mysql(connection, target, list(indexes), sqlite_path.parent)
+        else:
+            load_extension(connection, "postgres_scanner")
+            _copy_into_postgresql(connection, target, list(indexes))
+    _create_indexes(target, indexes)
     return target.render_as_string(hide_password=True)
