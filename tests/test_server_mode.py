@@ -1,5 +1,6 @@
 """Server mode: the simulated SQL systems live in the real MariaDB and PostgreSQL, and extraction reads them there."""
 
+import contextlib
 import csv
 import json
 import os
@@ -203,10 +204,27 @@ AWKWARD_TEXT = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["mariadb", "postgresql"])
-def test_every_value_reaches_the_server_as_stored(kind, tmp_path):
+@contextmanager
+def local_infile_refused() -> Iterator[None]:
+    """MariaDB set as MySQL 8 ships: ``LOAD DATA LOCAL`` refused (a global setting, restored afterwards)."""
+    engine = sa.create_engine(server_url("mariadb"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        before = connection.execute(sa.text("select @@global.local_infile")).scalar()
+        connection.execute(sa.text("set global local_infile = 0"))
+        try:
+            yield
+        finally:
+            connection.execute(sa.text(f"set global local_infile = {int(before)}"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("kind", "refuse_local_infile"), [("mariadb", False), ("mariadb", True), ("postgresql", False)]
+)
+def test_every_value_reaches_the_server_as_stored(kind, refuse_local_infile, tmp_path):
     """NULL stays NULL and text that looks like it (or like a CSV's quoting) stays text; numbers keep their
-    precision; the secondary index, built after the rows, is there."""
+    precision; the secondary index, built after the rows, is there. A MySQL server that refuses ``LOAD DATA
+    LOCAL`` is loaded through DuckDB's scanner instead."""
     source = tmp_path / "dept.sqlite"
     rows = [
         (key, text, None if key % 3 == 0 else key * 7, [0.1, 1e-7, 12345.678, None][key % 4])
@@ -217,7 +235,8 @@ def test_every_value_reaches_the_server_as_stored(kind, tmp_path):
         connection.execute("create index records_note on records (note)")
         connection.executemany("insert into records values (?, ?, ?, ?)", rows)
     system = f"citybase_test/awkward_{uuid.uuid4().hex[:8]}"
-    url = make_url(load_system(system, source, server_url(kind)))
+    with local_infile_refused() if refuse_local_infile else contextlib.nullcontext():
+        url = make_url(load_system(system, source, server_url(kind)))
     engine = sa.create_engine(url.set(password=make_url(server_url(kind)).password))
     try:
         with engine.connect() as connection:

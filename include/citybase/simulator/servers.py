@@ -5,8 +5,9 @@ system (``<prefix><department>__<system>``; the prefix, empty by default, keeps 
 server apart, e.g. the tests' from a developer's), recreated on each simulation. Tables keep their primary keys
 and indexes; foreign keys are left out because the planted dirt includes orphan references that a
 department system without enforced constraints really holds. Rows go from the SQLite files with no
-Python row handling: into PostgreSQL by DuckDB's scanner extensions, into MariaDB as DuckDB-written CSV
-bulk-loaded by the server (``LOAD DATA LOCAL INFILE``); secondary indexes are built after the rows.
+Python row handling: into MariaDB as DuckDB-written CSV bulk-loaded by the server (``LOAD DATA LOCAL
+INFILE``; by DuckDB's scanner where the server refuses that), into PostgreSQL by DuckDB's scanner;
+secondary indexes are built after the rows.
 """
 
 from __future__ import annotations
@@ -138,16 +139,27 @@ def _attach(url: URL) -> str:
     return f"attach '{scanner_dsn(url)}' as server (type {kind})"
 
 
-def _copy_into_postgresql(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str]) -> None:
+def _insert_by_scanner(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str]) -> None:
     connection.execute(_attach(target))
+    schema = "server" if target.get_backend_name() == "mysql" else "server.public"
     for table in tables:
-        connection.execute(f'insert into server.public."{table}" select * from simulated."{table}"')
+        connection.execute(f'insert into {schema}."{table}" select * from simulated."{table}"')
 
 
-def _copy_into_mysql(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str], near: Path) -> None:
+def _accepts_local_infile(target: URL) -> bool:
+    """MariaDB allows ``LOAD DATA LOCAL`` by default; MySQL 8 does not (``local_infile=OFF``)."""
+    engine = sa.create_engine(target, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        allowed = bool(connection.execute(sa.text("select @@global.local_infile")).scalar())
+    engine.dispose()
+    return allowed
+
+
+def _load_data_infile(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str], near: Path) -> None:
     """Each table written by DuckDB as CSV (in a scratch folder in ``near``), then bulk-loaded with ``LOAD DATA
     LOCAL INFILE``: about twice as fast as the scanner's inserts. Every value but NULL is quoted, and NULL is
-    the bare word, which is how ``LOAD DATA`` (with ``ESCAPED BY ''``) tells NULL from the text 'NULL'."""
+    the bare word, which is how ``LOAD DATA`` (with ``ESCAPED BY ''``) tells NULL from the text 'NULL'. Only
+    this connection, to the server the simulation was given, lets the server ask for a local file."""
     engine = sa.create_engine(target, connect_args={"local_infile": True}, poolclass=sa.pool.NullPool)
     with engine.begin() as server, tempfile.TemporaryDirectory(dir=near, prefix=".load-") as scratch:
         for table in tables:
@@ -181,10 +193,10 @@ def load_system(system: str, sqlite_path: Path, server_url: str, database: str |
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
         connection.execute(f"attach {_literal(sqlite_path)} as simulated (type sqlite, read_only)")
-        if mysql:
-            _copy_into_mysql(connection, target, list(indexes), sqlite_path.parent)
+        if mysql and _accepts_local_infile(target):
+            _load_data_infile(connection, target, list(indexes), sqlite_path.parent)
         else:
-            load_extension(connection, "postgres_scanner")
-            _copy_into_postgresql(connection, target, list(indexes))
+            load_extension(connection, "mysql_scanner" if mysql else "postgres_scanner")
+            _insert_by_scanner(connection, target, list(indexes))
     _create_indexes(target, indexes)
     return target.render_as_string(hide_password=True)
