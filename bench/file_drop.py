@@ -30,14 +30,14 @@ def export_gb18030(database: Path, drop: Path) -> None:
     DuckDB as UTF-8, then re-encoded a few million characters at a time."""
     import duckdb
 
-    from citybase.duckdb_extensions import load_extension
+    from citybase.duckdb_extensions import load_extension, sql_literal
 
     drop.mkdir(parents=True, exist_ok=True)
     utf8 = drop / "persons.utf-8.tmp"
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
-        persons = f"select * from sqlite_scan({_literal(database)}, 'persons')"
-        connection.execute(f"copy ({persons}) to {_literal(utf8)} (header)")
+        persons = f"select * from sqlite_scan({sql_literal(database)}, 'persons')"
+        connection.execute(f"copy ({persons}) to {sql_literal(utf8)} (header)")
     with (
         utf8.open(encoding="utf-8", newline="") as source,
         (drop / "persons.csv").open("w", encoding="gb18030", newline="") as target,
@@ -45,10 +45,6 @@ def export_gb18030(database: Path, drop: Path) -> None:
         while text := source.read(TRANSCODE_CHARS):
             target.write(text)
     utf8.unlink()
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def land_drop(drop: Path, landing: Path, iconv: bool = True) -> int:

@@ -225,7 +225,8 @@ def test_every_value_reaches_the_server_as_stored(kind, refuse_local_infile, tmp
     """NULL stays NULL and text that looks like it (or like a CSV's quoting) stays text; numbers keep their
     precision; the secondary index, built after the rows, is there. A MySQL server that refuses ``LOAD DATA
     LOCAL`` is loaded through DuckDB's scanner instead."""
-    source = tmp_path / "dept.sqlite"
+    source = tmp_path / "the department's files" / "dept.sqlite"  # a quote in the paths DuckDB is given
+    source.parent.mkdir()
     rows = [
         (key, text, None if key % 3 == 0 else key * 7, [0.1, 1e-7, 12345.678, None][key % 4])
         for key, text in enumerate(AWKWARD_TEXT, start=1)

@@ -29,6 +29,12 @@ def extension_path(name: str) -> Path:
     return shipped
 
 
+def sql_literal(text: str | Path) -> str:
+    """``text`` (e.g. a path) as a single-quoted SQL string, for the statements that take no parameters
+    (``ATTACH``, ``COPY``)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"load '{extension_path(name)}'")
 

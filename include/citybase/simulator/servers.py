@@ -20,7 +20,7 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from citybase.duckdb_extensions import load_extension, scanner_dsn
+from citybase.duckdb_extensions import load_extension, scanner_dsn, sql_literal
 
 MARIADB_SYSTEMS = frozenset({"public_security/hukou"})
 DEFAULT_SERVERS = {
@@ -165,7 +165,7 @@ def _load_data_infile(connection: duckdb.DuckDBPyConnection, target: URL, tables
         for table in tables:
             rows = Path(scratch) / f"{table}.csv"
             connection.execute(
-                f'copy (select * from simulated."{table}") to {_literal(rows)} '
+                f'copy (select * from simulated."{table}") to {sql_literal(rows)} '
                 "(header false, nullstr 'NULL', force_quote *, quote '\"', escape '\"')"
             )
             server.execute(
@@ -179,10 +179,6 @@ def _load_data_infile(connection: duckdb.DuckDBPyConnection, target: URL, tables
     engine.dispose()
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def load_system(system: str, sqlite_path: Path, server_url: str, database: str | None = None) -> str:
     """Copy one simulated SQL system into its server, in ``database`` (default: ``database_for(system)``);
     returns its URL there (password hidden)."""
@@ -192,7 +188,7 @@ def load_system(system: str, sqlite_path: Path, server_url: str, database: str |
     indexes = _create_tables(sqlite_path, target)
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
-        connection.execute(f"attach {_literal(sqlite_path)} as simulated (type sqlite, read_only)")
+        connection.execute(f"attach {sql_literal(sqlite_path)} as simulated (type sqlite, read_only)")
         if mysql and _accepts_local_infile(target):
             _load_data_infile(connection, target, list(indexes), sqlite_path.parent)
         else:
