@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from citybase.duckdb_extensions import load_extension, scanner_dsn
+from citybase.duckdb_extensions import attach_server, load_extension, sql_literal
 from connectors.base import Extraction
 from connectors.registry import TableSpec
 
@@ -162,14 +162,6 @@ class SqlSource:
 
         return schema, stream()
 
-    def _scanner_attach(self) -> str:
-        """The ATTACH statement for DuckDB's scanner of this backend (password inline: never logged)."""
-        backend, url = self.url.get_backend_name(), self.url
-        if backend == "sqlite":
-            return f"attach '{url.database}' as source (type sqlite, read_only)"
-        dsn = scanner_dsn(url, compress=self.compress)
-        return f"attach '{dsn}' as source (type {'postgres' if backend == 'postgresql' else 'mysql'}, read_only)"
-
     def read_batches_native(
         self, table: str, *, columns: tuple[str, ...] | None = None, since: tuple[str, str] | None = None
     ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -180,10 +172,12 @@ class SqlSource:
         if self._untyped:
             connection.execute("set sqlite_all_varchar = true")
         try:
-            connection.execute(self._scanner_attach())
-        except duckdb.Error as exc:
-            message = str(exc).replace(self.url.password, "***") if self.url.password else str(exc)
-            raise SourceUnavailableError(f"source {self.name} at {self.display_url}: {message}") from None
+            if self.url.get_backend_name() == "sqlite":
+                connection.execute(f"attach {sql_literal(self.url.database)} as source (type sqlite, read_only)")
+            else:
+                attach_server(connection, self.url, "source", read_only=True, compress=self.compress)
+        except duckdb.Error as exc:  # the password is in a secret, never in the statement its errors repeat
+            raise SourceUnavailableError(f"source {self.name} at {self.display_url}: {exc}") from None
         schema_name = "main" if self.url.get_backend_name() == "sqlite" else None
         qualified = ".".join(f'"{p}"' for p in ("source", schema_name, table) if p)
         if self.url.get_backend_name() == "postgresql":

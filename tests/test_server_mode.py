@@ -206,7 +206,8 @@ AWKWARD_TEXT = [
 
 @contextmanager
 def local_infile_refused() -> Iterator[None]:
-    """MariaDB set as MySQL 8 ships: ``LOAD DATA LOCAL`` refused (a global setting, restored afterwards)."""
+    """MariaDB set as MySQL 8 ships: ``LOAD DATA LOCAL`` refused. A global setting, restored afterwards; a load
+    in another test worker meanwhile is refused too, and takes the same way round."""
     engine = sa.create_engine(server_url("mariadb"), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         before = connection.execute(sa.text("select @@global.local_infile")).scalar()

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from citybase.duckdb_extensions import load_extension
+from citybase.duckdb_extensions import attach_server, load_extension
 from connectors.extract import SchemaDriftError, extract_table, schema_changes
 from connectors.landing import LandingZone
 from connectors.registry import TableSpec, parse_registry
@@ -154,7 +154,7 @@ def test_the_mariadb_scanner_compresses_only_when_the_url_asks(mariadb_table, qu
     assert rows == len(ROWS)
     connection = duckdb.connect()
     load_extension(connection, "mysql_scanner")
-    connection.execute(source._scanner_attach())
+    attach_server(connection, source.url, "source", read_only=True, compress=source.compress)
     status = "select * from mysql_query('source', 'show session status like \"Compression\"')"
     assert connection.execute(status).fetchall() == [("Compression", compression)]
     connection.close()

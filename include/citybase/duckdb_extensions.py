@@ -39,13 +39,21 @@ def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     connection.execute(f"load '{extension_path(name)}'")
 
 
-def scanner_dsn(url: URL, *, compress: bool = False) -> str:
-    """The ``key=value`` connection string DuckDB's postgres and mysql scanners take for a SQLAlchemy URL (the
-    password inline: never log it). The MySQL protocol stays uncompressed unless ``compress``: DuckDB's scanner
-    would compress by default, and the server then deflates every row it sends."""
-    mysql = url.get_backend_name() == "mysql"
-    parts = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
-    parts["database" if mysql else "dbname"] = url.database
-    if mysql:
-        parts["compress"] = int(compress)
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+def attach_server(
+    connection: duckdb.DuckDBPyConnection, url: URL, alias: str, *, read_only: bool = False, compress: bool = False
+) -> None:
+    """Attach the PostgreSQL or MySQL database ``url`` names as ``alias``, through DuckDB's scanner. The
+    credentials go into a temporary secret as bound parameters, never into SQL text: no character of a
+    password can break the statement, and the scanners' errors, which repeat the attach string, cannot
+    show it. The MySQL protocol stays uncompressed unless ``compress``: DuckDB's scanner would compress by
+    default, and the server then deflates every row it sends."""
+    kind = "mysql" if url.get_backend_name() == "mysql" else "postgres"
+    fields = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
+    given = {name: value for name, value in {**fields, "database": url.database}.items() if value is not None}
+    secret = f"{alias}_credentials"
+    settings = ", ".join(f"{name} ${name}" for name in given)
+    connection.execute(f"create or replace temporary secret {secret} (type {kind}, {settings})", given)
+    options = ", ".join([f"type {kind}", f"secret {secret}", *(["read_only"] if read_only else [])])
+    connection.execute(
+        f"attach {sql_literal(f'compress={int(compress)}' if kind == 'mysql' else '')} as {alias} ({options})"
+    )

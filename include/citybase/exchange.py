@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 from sqlalchemy.engine import make_url
 
-from citybase.duckdb_extensions import load_extension, scanner_dsn
+from citybase.duckdb_extensions import attach_server, load_extension, sql_literal
 from citybase.pii import MASKS, PSEUDONYM_SUFFIX, arrow_udf, mask_id_number, pseudonym
 from citybase.warehouse import MartSpec
 
@@ -87,17 +87,13 @@ class Exchange:
         parsed = make_url(url)
         self.backend = parsed.get_backend_name()
         self.display_url = parsed.render_as_string(hide_password=True)
-        self._password = parsed.password
+        self._url = parsed
         if self.backend == "duckdb":
             self.path: Path | None = Path(parsed.database or "")
             self.db_schema = "main"
-            self._target = f"'{self.path}'"
-            self._options: list[str] = []
         elif self.backend == "postgresql":
             self.path = None
             self.db_schema = str(parsed.query.get("schema", "exchange"))
-            self._target = f"'{scanner_dsn(parsed)}'"
-            self._options = ["type postgres"]
         else:
             raise PublicationError(f"exchange URL {self.display_url}: use duckdb:///<file> or postgresql://...")
         self.schema = f"xc.{_quote(self.db_schema)}"
@@ -111,12 +107,13 @@ class Exchange:
             load_extension(connection, "postgres_scanner")
         elif not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        options = [*self._options, *(["read_only"] if read_only else [])]
         try:
-            connection.execute(f"attach {self._target} as xc {'(' + ', '.join(options) + ')' if options else ''}")
-        except duckdb.Error as exc:  # the driver's message repeats the connection string, password included
-            message = str(exc).replace(self._password, "***") if self._password else str(exc)
-            raise PublicationError(f"exchange {self.display_url} cannot be opened: {message}") from None
+            if self.backend == "postgresql":  # the password in a secret: never in the statement or its errors
+                attach_server(connection, self._url, "xc", read_only=read_only)
+            else:
+                connection.execute(f"attach {sql_literal(self.path)} as xc{' (read_only)' if read_only else ''}")
+        except duckdb.Error as exc:
+            raise PublicationError(f"exchange {self.display_url} cannot be opened: {exc}") from None
         if not read_only:
             connection.execute(f"create schema if not exists {self.schema}")
             connection.execute(_SCHEMA_DDL.format(schema=self.schema))
@@ -204,7 +201,7 @@ class Exchange:
                 connection.create_function(
                     f"citybase_mask_{kind}", arrow_udf(mask), ["VARCHAR"], "VARCHAR", type="arrow"
                 )
-            connection.execute(f"attach '{warehouse_path}' as wh (read_only)")
+            connection.execute(f"attach {sql_literal(warehouse_path)} as wh (read_only)")
             previous = connection.execute(
                 f"select coalesce(max(version), 0) from {self.schema}.publication_log where dataset = ?",
                 [mart.name],

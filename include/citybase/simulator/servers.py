@@ -20,7 +20,7 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from citybase.duckdb_extensions import load_extension, scanner_dsn, sql_literal
+from citybase.duckdb_extensions import attach_server, load_extension, sql_literal
 
 MARIADB_SYSTEMS = frozenset({"public_security/hukou"})
 DEFAULT_SERVERS = {
@@ -28,6 +28,8 @@ DEFAULT_SERVERS = {
     "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
 }
 KEY_LENGTH = 64  # text keys and indexed text columns become VARCHAR(64): MySQL cannot index TEXT
+# MariaDB's, MySQL 8's and older servers' "local files are disabled" errors
+LOCAL_INFILE_REFUSED = frozenset({4166, 3948, 1148})
 DATABASE_PREFIX = re.compile(r"[a-z0-9_]*")  # it becomes part of a database name on both servers
 
 
@@ -134,47 +136,41 @@ def _create_indexes(target: URL, indexes: dict[str, list[tuple[str, list[str]]]]
     engine.dispose()
 
 
-def _attach(url: URL) -> str:
-    kind = "mysql" if url.get_backend_name() == "mysql" else "postgres"
-    return f"attach '{scanner_dsn(url)}' as server (type {kind})"
-
-
 def _insert_by_scanner(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str]) -> None:
-    connection.execute(_attach(target))
+    """The tables through DuckDB's scanner, attached as ``server``."""
     schema = "server" if target.get_backend_name() == "mysql" else "server.public"
     for table in tables:
         connection.execute(f'insert into {schema}."{table}" select * from simulated."{table}"')
-
-
-def _accepts_local_infile(target: URL) -> bool:
-    """MariaDB allows ``LOAD DATA LOCAL`` by default; MySQL 8 does not (``local_infile=OFF``)."""
-    engine = sa.create_engine(target, poolclass=sa.pool.NullPool)
-    with engine.connect() as connection:
-        allowed = bool(connection.execute(sa.text("select @@global.local_infile")).scalar())
-    engine.dispose()
-    return allowed
 
 
 def _load_data_infile(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str], near: Path) -> None:
     """Each table written by DuckDB as CSV (in a scratch folder in ``near``), then bulk-loaded with ``LOAD DATA
     LOCAL INFILE``: about twice as fast as the scanner's inserts. Every value but NULL is quoted, and NULL is
     the bare word, which is how ``LOAD DATA`` (with ``ESCAPED BY ''``) tells NULL from the text 'NULL'. Only
-    this connection, to the server the simulation was given, lets the server ask for a local file."""
+    this connection, to the server the simulation was given, lets the server ask for a local file. A server
+    that refuses local files (MySQL 8's default) gets the table through DuckDB's scanner instead: the refusal
+    comes before any row, and each table loads in a transaction of its own."""
     engine = sa.create_engine(target, connect_args={"local_infile": True}, poolclass=sa.pool.NullPool)
-    with engine.begin() as server, tempfile.TemporaryDirectory(dir=near, prefix=".load-") as scratch:
+    with tempfile.TemporaryDirectory(dir=near, prefix=".load-") as scratch:
         for table in tables:
             rows = Path(scratch) / f"{table}.csv"
             connection.execute(
                 f'copy (select * from simulated."{table}") to {sql_literal(rows)} '
                 "(header false, nullstr 'NULL', force_quote *, quote '\"', escape '\"')"
             )
-            server.execute(
-                sa.text(
-                    f"load data local infile :rows into table `{table}` character set utf8mb4 "
-                    "fields terminated by ',' optionally enclosed by '\"' escaped by ''"
-                ),
-                {"rows": str(rows)},
-            )
+            try:
+                with engine.begin() as server:
+                    server.execute(
+                        sa.text(
+                            f"load data local infile :rows into table `{table}` character set utf8mb4 "
+                            "fields terminated by ',' optionally enclosed by '\"' escaped by ''"
+                        ),
+                        {"rows": str(rows)},
+                    )
+            except sa.exc.OperationalError as exc:
+                if exc.orig.args[0] not in LOCAL_INFILE_REFUSED:
+                    raise
+                _insert_by_scanner(connection, target, [table])
             rows.unlink()
     engine.dispose()
 
@@ -189,10 +185,11 @@ def load_system(system: str, sqlite_path: Path, server_url: str, database: str |
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
         connection.execute(f"attach {sql_literal(sqlite_path)} as simulated (type sqlite, read_only)")
-        if mysql and _accepts_local_infile(target):
+        load_extension(connection, "mysql_scanner" if mysql else "postgres_scanner")
+        attach_server(connection, target, "server")
+        if mysql:
             _load_data_infile(connection, target, list(indexes), sqlite_path.parent)
         else:
-            load_extension(connection, "mysql_scanner" if mysql else "postgres_scanner")
             _insert_by_scanner(connection, target, list(indexes))
     _create_indexes(target, indexes)
     return target.render_as_string(hide_password=True)
