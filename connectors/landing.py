@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from citybase.duckdb_extensions import sql_literal
 from connectors.base import Extraction, file_sha256
 
 READ_ONLY = 0o444
@@ -270,16 +271,16 @@ class LandingZone:
         )
         names = ", ".join(f'"{name}"' for name in first.schema.names)
         query = (
-            f"select {names} from read_parquet('{before}', union_by_name = true) "
-            f"except select {names} from read_parquet('{directory / 'keys.parquet'}')"
+            f"select {names} from read_parquet({sql_literal(before)}, union_by_name = true) "
+            f"except select {names} from read_parquet({sql_literal(directory / 'keys.parquet')})"
         )
         with duckdb.connect() as connection:
             _create_once(
                 directory / "deletes.parquet",
-                lambda p: connection.execute(f"copy ({query}) to '{p}' (format parquet)"),
+                lambda p: connection.execute(f"copy ({query}) to {sql_literal(p)} (format parquet)"),
             )
             return connection.execute(
-                f"select count(*) from read_parquet('{directory / 'deletes.parquet'}')"
+                f"select count(*) from read_parquet({sql_literal(directory / 'deletes.parquet')})"
             ).fetchone()[0]
 
     def _land_tombstones(

@@ -127,6 +127,15 @@ def key_batch(ids):
     return pa.record_batch([pa.array(ids, pa.int64())], KEY_SCHEMA)
 
 
+def test_the_key_diff_lands_deletes_under_a_folder_whose_name_holds_a_quote(tmp_path):
+    zone = LandingZone(tmp_path / "the city's landing")
+    first = zone.land_table("d/s", "t", "r1", Extraction(SCHEMA, batches([4])))  # keys 0 to 3
+    zone.complete_run("d/s", "r1", "2025-12-31T00:00:00", [first])
+    landing = zone.land_table("d/s", "t", "r2", Extraction(SCHEMA, iter([]), keys=iter([key_batch([0, 2])])))
+    deleted = pq.read_table(tmp_path / "the city's landing/d/s/t/run=r2/deletes.parquet").column("id").to_pylist()
+    assert (sorted(deleted), landing.deleted) == ([1, 3], 2)
+
+
 def test_tombstones_land_as_deletes_once_each_in_key_order(tmp_path):
     zone = LandingZone(tmp_path)
     deletes = iter([key_batch([7, 3, 7]), key_batch([5])])
