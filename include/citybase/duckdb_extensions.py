@@ -53,7 +53,6 @@ def attach_server(
     secret = f"{alias}_credentials"
     settings = ", ".join(f"{name} ${name}" for name in given)
     connection.execute(f"create or replace temporary secret {secret} (type {kind}, {settings})", given)
+    dsn = f"compress={int(compress)}" if kind == "mysql" else ""  # everything else comes from the secret
     options = ", ".join([f"type {kind}", f"secret {secret}", *(["read_only"] if read_only else [])])
-    connection.execute(
-        f"attach {sql_literal(f'compress={int(compress)}' if kind == 'mysql' else '')} as {alias} ({options})"
-    )
+    connection.execute(f"attach {sql_literal(dsn)} as {alias} ({options})")
