@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -19,7 +20,7 @@ from sqlalchemy.engine import make_url
 from citybase.simulator import simulate
 from citybase.simulator.api_server import find_api_server
 from citybase.simulator.evolution import evolve
-from citybase.simulator.servers import database_for, drop_database, load_system, server_for
+from citybase.simulator.servers import ServerLoadError, database_for, drop_database, load_system, server_for
 from connectors.extract import extract_source
 from connectors.landing import LandingZone
 from connectors.registry import get_source
@@ -236,16 +237,39 @@ def test_every_value_reaches_the_server_as_stored(kind, refuse_local_infile, tmp
         connection.execute("create table records (id integer primary key, note text, amount integer, area real)")
         connection.execute("create index records_note on records (note)")
         connection.executemany("insert into records values (?, ?, ?, ?)", rows)
-    system = f"citybase_test/awkward_{uuid.uuid4().hex[:8]}"
-    with local_infile_refused() if refuse_local_infile else contextlib.nullcontext():
-        url = make_url(load_system(system, source, server_url(kind)))
-    engine = sa.create_engine(url.set(password=make_url(server_url(kind)).password))
+    system, server = f"citybase_test/awkward_{uuid.uuid4().hex[:8]}", make_url(server_url(kind))
     try:
+        with local_infile_refused() if refuse_local_infile else contextlib.nullcontext():
+            load_system(system, source, server_url(kind))
+        engine = sa.create_engine(server.set(database=database_for(system)))
         with engine.connect() as connection:
             served = connection.execute(sa.text("select id, note, amount, area from records order by id")).fetchall()
             indexes = sa.inspect(connection).get_indexes("records")
+        engine.dispose()
         assert [tuple(row) for row in served] == rows
         assert [(index["name"], index["column_names"]) for index in indexes] == [("records_note", ["note"])]
     finally:
-        engine.dispose()
-        drop_database(make_url(server_url(kind)), url.database)
+        drop_database(server, database_for(system))
+
+
+@pytest.mark.parametrize(
+    ("kind", "refusal", "message"),
+    [
+        ("mariadb", ServerLoadError, r"records: .*Data truncated for column 'code'"),
+        ("postgresql", duckdb.Error, r"value too long for type character varying\(64\)"),
+    ],
+)
+def test_a_value_the_server_would_change_fails_the_load(kind, refusal, message, tmp_path):
+    """An indexed text column becomes VARCHAR(64): a longer value is refused, never cut short (MariaDB's LOAD
+    DATA LOCAL would only warn)."""
+    source = tmp_path / "dept.sqlite"
+    with sqlite3.connect(source) as connection:
+        connection.execute("create table records (id integer primary key, code text)")
+        connection.execute("create index records_code on records (code)")
+        connection.executemany("insert into records values (?, ?)", [(1, "A1"), (2, "长" * 65)])
+    system = f"citybase_test/long_{uuid.uuid4().hex[:8]}"
+    try:
+        with pytest.raises(refusal, match=message):
+            load_system(system, source, server_url(kind))
+    finally:
+        drop_database(make_url(server_url(kind)), database_for(system))

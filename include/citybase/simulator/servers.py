@@ -33,6 +33,10 @@ LOCAL_INFILE_REFUSED = frozenset({4166, 3948, 1148})
 DATABASE_PREFIX = re.compile(r"[a-z0-9_]*")  # it becomes part of a database name on both servers
 
 
+class ServerLoadError(RuntimeError):
+    """A system's rows could not be loaded into its server unchanged."""
+
+
 def server_for(system: str) -> str:
     return "mariadb" if system in MARIADB_SYSTEMS else "postgresql"
 
@@ -167,12 +171,22 @@ def _load_data_infile(connection: duckdb.DuckDBPyConnection, target: URL, tables
                         ),
                         {"rows": str(rows)},
                     )
+                    _refuse_warnings(server, target, table)
             except sa.exc.OperationalError as exc:
                 if exc.orig.args[0] not in LOCAL_INFILE_REFUSED:
                     raise
                 _insert_by_scanner(connection, target, [table])
             rows.unlink()
     engine.dispose()
+
+
+def _refuse_warnings(server: sa.Connection, target: URL, table: str) -> None:
+    """``LOAD DATA LOCAL`` turns what would be errors (a value too long or of the wrong type, a duplicate key)
+    into warnings and loads on; a warning fails the load instead, and its transaction is rolled back."""
+    warnings = server.execute(sa.text("show warnings limit 3")).fetchall()
+    if warnings:
+        found = "; ".join(f"{level} {code}: {message}" for level, code, message in warnings)
+        raise ServerLoadError(f"{target.database}.{table}: the server did not take the rows as they are ({found})")
 
 
 def load_system(system: str, sqlite_path: Path, server_url: str, database: str | None = None) -> str:
