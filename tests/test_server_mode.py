@@ -1,6 +1,5 @@
 """Server mode: the simulated SQL systems live in the real MariaDB and PostgreSQL, and extraction reads them there."""
 
-import contextlib
 import csv
 import json
 import os
@@ -9,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -239,7 +238,7 @@ def test_every_value_reaches_the_server_as_stored(kind, refuse_local_infile, tmp
         connection.executemany("insert into records values (?, ?, ?, ?)", rows)
     system, server = f"citybase_test/awkward_{uuid.uuid4().hex[:8]}", make_url(server_url(kind))
     try:
-        with local_infile_refused() if refuse_local_infile else contextlib.nullcontext():
+        with local_infile_refused() if refuse_local_infile else nullcontext():
             load_system(system, source, server_url(kind))
         engine = sa.create_engine(server.set(database=database_for(system)))
         with engine.connect() as connection:
