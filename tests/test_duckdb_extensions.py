@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -59,6 +61,21 @@ def test_postgres_scanner_takes_such_a_password_too():
     with _scanner("postgres_scanner") as connection:
         attach_server(connection, make_url(server_url("postgresql")).set(password=PASSWORD), "server", read_only=True)
         assert connection.execute("select * from postgres_query('server', 'select 42')").fetchone() == (42,)
+
+
+def test_attaching_costs_a_task_no_pandas_import():
+    """Bound parameters would make DuckDB's Python client import pandas (about a second per task process)."""
+    script = (
+        "import sys, duckdb\n"
+        "from sqlalchemy.engine import make_url\n"
+        "from citybase.duckdb_extensions import attach_server, load_extension\n"
+        "connection = duckdb.connect()\n"
+        "load_extension(connection, 'postgres_scanner')\n"
+        f"attach_server(connection, make_url({server_url('postgresql')!r}), 'server', read_only=True)\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_a_path_with_quotes_attaches(tmp_path):

@@ -43,16 +43,17 @@ def attach_server(
     connection: duckdb.DuckDBPyConnection, url: URL, alias: str, *, read_only: bool = False, compress: bool = False
 ) -> None:
     """Attach the PostgreSQL or MySQL database ``url`` names as ``alias``, through DuckDB's scanner. The
-    credentials go into a temporary secret as bound parameters, never into SQL text: no character of a
-    password can break the statement, and the scanners' errors, which repeat the attach string, cannot
-    show it. The MySQL protocol stays uncompressed unless ``compress``: DuckDB's scanner would compress by
-    default, and the server then deflates every row it sends."""
+    credentials go into a temporary secret as quoted SQL strings, not into the attach string: no character
+    of a password can break a statement, and the scanners' errors, which repeat the attach string, cannot
+    show it. (Not as bound parameters: a process's first bound parameter makes DuckDB's Python client
+    import pandas, a second of a task's time.) The MySQL protocol stays uncompressed unless ``compress``:
+    DuckDB's scanner would compress by default, and the server then deflates every row it sends."""
     kind = "mysql" if url.get_backend_name() == "mysql" else "postgres"
     fields = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
     given = {name: value for name, value in {**fields, "database": url.database}.items() if value is not None}
     secret = f"{alias}_credentials"
-    settings = ", ".join(f"{name} ${name}" for name in given)
-    connection.execute(f"create or replace temporary secret {secret} (type {kind}, {settings})", given)
+    settings = ", ".join(f"{name} {sql_literal(value)}" for name, value in given.items())
+    connection.execute(f"create or replace temporary secret {secret} (type {kind}, {settings})")
     dsn = f"compress={int(compress)}" if kind == "mysql" else ""  # everything else comes from the secret
     options = ", ".join([f"type {kind}", f"secret {secret}", *(["read_only"] if read_only else [])])
     connection.execute(f"attach {sql_literal(dsn)} as {alias} ({options})")
