@@ -183,10 +183,9 @@ class SqlSource:
         if self.url.get_backend_name() == "postgresql":
             qualified = f'source."public"."{table}"'
         selected = ", ".join(f'"{name}"' for name in columns) if columns else "*"
-        where, parameters = (f' where "{since[0]}" > ?', [since[1]]) if since else ("", [])
-        reader = connection.execute(f"select {selected} from {qualified}{where}", parameters).to_arrow_reader(
-            self.batch_size
-        )
+        # the watermark quoted, not bound: a first bound parameter makes DuckDB's client import pandas (~1 s)
+        where = f' where "{since[0]}" > {sql_literal(since[1])}' if since else ""
+        reader = connection.execute(f"select {selected} from {qualified}{where}").to_arrow_reader(self.batch_size)
 
         def stream() -> Iterator[pa.RecordBatch]:
             try:

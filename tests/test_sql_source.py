@@ -4,6 +4,8 @@ import datetime as dt
 import decimal
 import re
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -266,3 +268,22 @@ def test_incremental_runs_land_changes_and_deletes_and_nothing_twice(tmp_path, n
     third, _ = extract("r3")  # the same interval again: nothing new, nothing deleted
     assert (third.rows, third.deleted, third.state["watermark"]) == (0, 0, "2025-02-02 10:00:00")
     source.close()
+
+
+def test_a_native_read_since_a_watermark_filters_without_importing_pandas(tmp_path):
+    """The watermark goes into the query quoted: bound, it would make DuckDB's client import pandas (about a
+    second of every incremental task)."""
+    database = tmp_path / "sys.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("create table people (id integer primary key, updated_at text)")
+        connection.executemany("insert into people values (?, ?)", [(1, "2025-01-01"), (2, "2025-01-03 08:00")])
+        connection.execute("insert into people values (3, 'it''s dirt')")
+    script = (
+        "import sys\n"
+        "from connectors.sql import SqlSource\n"
+        f"source = SqlSource('dept/sys', 'sqlite:///{database}')\n"
+        "_, batches = source.read_batches_native('people', since=('updated_at', \"2025-01-02'\"))\n"
+        "print(sorted(key for batch in batches for key in batch.column('id').to_pylist()), 'pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["['2',", "'3']", "False"]
