@@ -36,7 +36,7 @@ def sql_literal(text: str | Path) -> str:
 
 
 def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
-    connection.execute(f"load '{extension_path(name)}'")
+    connection.execute(f"load {sql_literal(extension_path(name))}")
 
 
 def attach_server(

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.schema import CreateTable
 
 from citybase.duckdb_extensions import attach_server, load_extension, sql_literal
 
@@ -104,18 +105,16 @@ def _recreate_database(server_url: URL, database: str) -> URL:
     return server_url.set(database=database)
 
 
-def _create_tables(sqlite_path: Path, target: URL) -> dict[str, list[tuple[str, list[str]]]]:
-    """The SQLite system's tables on the server with their primary keys, empty; returns each table's other
-    indexes (name, columns), to be built once the rows are in: one sorted build, where maintaining them row
-    by row kept a small buffer pool busy with random index pages."""
+def _server_tables(sqlite_path: Path) -> list[sa.Table]:
+    """The SQLite system's tables as the server is to hold them: primary keys and indexes, no foreign keys."""
     source = sa.create_engine(f"sqlite:///{sqlite_path}")
     inspector = sa.inspect(source)
-    metadata, indexes = sa.MetaData(), {}
+    metadata, tables = sa.MetaData(), []
     for name in inspector.get_table_names():
         reflected = sa.Table(name, sa.MetaData(), autoload_with=source)
-        indexes[name] = [(index["name"], index["column_names"]) for index in inspector.get_indexes(name)]
-        keyed = {c.name for c in reflected.primary_key.columns} | {c for _, columns in indexes[name] for c in columns}
-        sa.Table(
+        indexes = inspector.get_indexes(name)
+        keyed = {c.name for c in reflected.primary_key.columns} | {c for i in indexes for c in i["column_names"]}
+        table = sa.Table(
             name,
             metadata,
             *(
@@ -123,21 +122,11 @@ def _create_tables(sqlite_path: Path, target: URL) -> dict[str, list[tuple[str, 
                 for c in reflected.columns
             ),
         )
+        for index in indexes:
+            sa.Index(index["name"], *(table.c[c] for c in index["column_names"]))
+        tables.append(table)
     source.dispose()
-    engine = sa.create_engine(target)
-    metadata.create_all(engine)
-    engine.dispose()
-    return indexes
-
-
-def _create_indexes(target: URL, indexes: dict[str, list[tuple[str, list[str]]]]) -> None:
-    engine = sa.create_engine(target)
-    metadata = sa.MetaData()
-    for table_name, table_indexes in indexes.items():
-        table = sa.Table(table_name, metadata, autoload_with=engine)
-        for index_name, columns in table_indexes:
-            sa.Index(index_name, *(table.c[column] for column in columns)).create(engine)
-    engine.dispose()
+    return tables
 
 
 def _insert_by_scanner(connection: duckdb.DuckDBPyConnection, target: URL, tables: list[str]) -> None:
@@ -195,15 +184,25 @@ def load_system(system: str, sqlite_path: Path, server_url: str, database: str |
     base = make_url(server_url)
     mysql = base.get_backend_name() == "mysql"
     target = _recreate_database(base, database or database_for(system))
-    indexes = _create_tables(sqlite_path, target)
+    tables = _server_tables(sqlite_path)
+    engine = sa.create_engine(target, poolclass=sa.pool.NullPool)
+    # The tables first and their secondary indexes once the rows are in: one sorted build, where maintaining
+    # them row by row kept a small buffer pool busy with random index pages.
+    with engine.begin() as server:
+        for table in tables:
+            server.execute(CreateTable(table))
+    names = [table.name for table in tables]
     with duckdb.connect() as connection:
         load_extension(connection, "sqlite_scanner")
         connection.execute(f"attach {sql_literal(sqlite_path)} as simulated (type sqlite, read_only)")
         load_extension(connection, "mysql_scanner" if mysql else "postgres_scanner")
         attach_server(connection, target, "server")
         if mysql:
-            _load_data_infile(connection, target, list(indexes), sqlite_path.parent)
+            _load_data_infile(connection, target, names, sqlite_path.parent)
         else:
-            _insert_by_scanner(connection, target, list(indexes))
-    _create_indexes(target, indexes)
+            _insert_by_scanner(connection, target, names)
+    for table in tables:
+        for index in table.indexes:
+            index.create(engine)
+    engine.dispose()
     return target.render_as_string(hide_password=True)
