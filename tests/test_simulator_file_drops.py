@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from citybase.codes import id_number_problem, uscc_problem
 from citybase.simulator.defects import HOMOPHONE_NAME, HOMOPHONE_SHARE, defect_weights
@@ -372,6 +372,17 @@ def test_credit_rating_workbooks_land_whole_with_their_dirt(drops):
     assert all(uscc_problem(t["uscc"]) is None for t in true)
     assert {t["rating"] for t in true} == set("ABMCD")
     assert all(row["评价日期"] is None or len(row["评价日期"]) == 10 for row in rows)
+
+
+def test_credit_rating_workbooks_declare_their_used_range_as_excel_does(drops):
+    """A reader may size a sheet from its declared range instead of parsing it whole; it must be the truth."""
+    for path in sorted((drops["out"] / "tax" / "credit_ratings").glob("*.xlsx")):
+        book = load_workbook(path, read_only=True)
+        sheet = book.worksheets[0]
+        declared = sheet.calculate_dimension()
+        sheet.reset_dimensions()
+        assert declared == sheet.calculate_dimension(force=True), path.name
+        book.close()
 
 
 def test_truth_written_in_parts_is_the_file_written_at_once(tmp_path):

@@ -175,12 +175,16 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
-def save_reproducibly(workbook, path: Path, when: dt.datetime, more_rows: Iterable[str] = ()) -> None:
+def save_reproducibly(
+    workbook, path: Path, when: dt.datetime, more_rows: Iterable[str] = (), dimension: str | None = None
+) -> None:
     """Save an openpyxl workbook so that the same content gives the same bytes.
 
     openpyxl stamps the save time into docProps/core.xml and the zip entries; both are pinned here
     (the document times to ``when``, the entries to the zip epoch). ``more_rows``, worksheet XML of rows
     (see ``sheet_row``), are streamed onto the end of the only worksheet's data as it is copied.
+    ``dimension`` (``"A1:G523000"``) is the sheet's used range, declared as Excel and WPS declare it:
+    openpyxl's write-only mode leaves it out, and a reader without it parses the whole sheet to learn its size.
     """
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -197,12 +201,21 @@ def save_reproducibly(workbook, path: Path, when: dt.datetime, more_rows: Iterab
                 target.writestr(pinned, data)
                 continue
             head, tail = data.split(b"</sheetData>")
+            if dimension is not None:
+                head = _with_dimension(head, dimension)
             with target.open(pinned, "w") as entry:
                 entry.write(head)
                 rows = iter(more_rows)
                 while chunk := "".join(itertools.islice(rows, 10_000)):
                     entry.write(chunk.encode())
                 entry.write(b"</sheetData>" + tail)
+
+
+def _with_dimension(head: bytes, dimension: str) -> bytes:
+    """The worksheet XML's head with ``<dimension>`` where the schema puts it: after ``<sheetPr>``, if any."""
+    end = head.find(b"</sheetPr>")
+    at = end + len(b"</sheetPr>") if end >= 0 else head.index(b">", head.index(b"<worksheet")) + 1
+    return head[:at] + f'<dimension ref="{dimension}" />'.encode() + head[at:]
 
 
 def sheet_row(number: int, cells: Iterable[tuple[str, object]]) -> str:

@@ -227,4 +227,5 @@ def _write_workbook(path: Path, rows: list[list], month_start: dt.date, snapshot
         sheet.append(rows[0])
     first = HEADER_ROW + 2  # the sheet row of ``rows[1]``
     more = (sheet_row(number, zip(LETTERS, row, strict=True)) for number, row in enumerate(rows[1:], start=first))
-    save_reproducibly(workbook, path, dt.datetime.combine(snapshot, dt.time(9, 0)), more)
+    used = f"A1:{LETTERS[-1]}{HEADER_ROW + len(rows)}"
+    save_reproducibly(workbook, path, dt.datetime.combine(snapshot, dt.time(9, 0)), more, dimension=used)
