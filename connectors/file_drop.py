@@ -54,11 +54,17 @@ does not matter) rejects the file (rule ``schema_drift``), naming the added and 
 Other rules: ``empty_file`` (no header), ``unreadable`` (a workbook that cannot be opened or read to
 its end). Nothing here raises on bad input; a missing directory raises ``FileNotFoundError``.
 
-Memory: files are streamed (byte chunks, rows through ``pyarrow.csv`` or ``csv`` and read-only
-``openpyxl``) into record batches of ``batch_size`` rows. A CSV is read three times (hash and encoding
-check, header, rows) and a workbook twice (check, rows), so that nothing of a file that turns out to be bad
-has been emitted. A file Arrow cannot read exactly as the strict ``csv`` reader would (see
-``_Run._csv_fast``) is read, from the rows not yet emitted, by ``csv``, so the result is the same.
+Memory: CSV files are streamed (byte chunks, rows through ``pyarrow.csv`` or ``csv``) into record
+batches of ``batch_size`` rows, and read three times (hash and encoding check, header, rows), so that
+nothing of a file that turns out to be bad has been emitted. A file Arrow cannot read exactly as the strict
+``csv`` reader would (see ``_Run._csv_fast``) is read, from the rows not yet emitted, by ``csv``, so the
+result is the same.
+
+Workbooks: a sheet whose XML is at most ``LOADED_SHEET_MAX_BYTES`` (256 MiB; a month of the city's tax
+ratings is 229 MB) is loaded whole by calamine (Rust), which is also the check that it reads to its end;
+memory is then about 1.5 times that XML. A larger sheet, or one holding a cell calamine would render
+otherwise, is streamed twice by read-only openpyxl (check, rows), about ten times slower. Either way the
+cells become text column by column (``_texts``), as ``_cell_text`` says cell by cell (see ``_Workbook``).
 
 GB18030 is decoded by the C library's iconv(3), called through ctypes a chunk at a time (``_Iconv``):
 1.4 to 4 times faster than Python's codec (by machine), without the GIL, and its strict refusal of bad
@@ -82,17 +88,22 @@ import errno
 import functools
 import hashlib
 import io
+import itertools
 import json
 import logging
 import math
+import posixpath
 import queue
+import re
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pyarrow as pa
@@ -111,6 +122,10 @@ ARROW_BLOCK_BYTES = 1 << 20
 HEADER_PREFIX_BYTES = 1 << 20
 LINEAGE_FILE, LINEAGE_ROW = "_source_file", "_source_row"
 FORMATS = ("csv", "xlsx")
+LOADED_SHEET_MAX_BYTES = 256 << 20  # a worksheet's XML, uncompressed, that calamine may load whole
+_LONG_INTEGER = re.compile(rb"<v>(-?[0-9]{16,})</v>")  # a cell's integer literal that a double may not hold
+_SPREADSHEET = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 UTF8, UTF8_BOM, GB18030 = "utf-8", "utf-8-sig", "gb18030"
 
 
@@ -607,13 +622,29 @@ def _cell_text(value) -> str | None:
         return value
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:  # every integer up to 2**53 is exact
         return str(int(value))
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)
+
+
+def _texts(values: tuple) -> pa.Array:
+    """``_cell_text`` of each value, as a string array; the kinds of column a sheet mostly has (text, whole
+    numbers, dates) are converted in bulk."""
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)}:
+        texts = pa.array(values, pa.string())
+        return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+    if kinds == {float}:
+        numbers = pa.array(values, pa.float64())
+        if pc.all(pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less_equal(pc.abs(numbers), 2.0**53))).as_py():
+            return pc.cast(pc.cast(numbers, pa.int64()), pa.string())
+    if kinds == {dt.date}:
+        return pc.cast(pa.array(values, pa.date32()), pa.string())
+    return pa.array([_cell_text(value) for value in values], pa.string())
 
 
 def _with_last(items: Iterable) -> Iterator[tuple[object, bool]]:
@@ -691,6 +722,7 @@ class _Run:
         self._hashes: dict[Path, str] = {}
         self._sniffed: dict[Path, Sniffed] = {}
         self._copies: dict[Path, Path] = {}  # GB18030 files' text as UTF-8, converted while sniffing
+        self._workbooks: dict[Path, _Workbook] = {}  # workbooks opened for their header, until their rows are read
         self._scratch: tempfile.TemporaryDirectory | None = None
         declared = options.get("columns")
         self.columns: list[str] = [self.renames.get(c, c) for c in declared] if declared else state.get("columns", [])
@@ -761,7 +793,8 @@ class _Run:
             except _FileRejectedError:
                 continue  # reported when the file's turn comes
             if header and len(set(header)) == len(header) and all(header):
-                return header
+                return header  # its workbook stays open for its rows
+            self._close_workbook(path)
         return []
 
     def _sniff(self, path: Path) -> Sniffed:
@@ -791,22 +824,34 @@ class _Run:
             self._sniffed[path] = sniffed
         return self._sniffed[path]
 
+    def _close_workbook(self, path: Path) -> None:
+        workbook = self._workbooks.pop(path, None)
+        if workbook is not None:
+            workbook.close()
+
     def _forget_copy(self, path: Path) -> None:
+        """Let go of what was kept of a file for reading it: its UTF-8 copy, its open workbook."""
+        self._close_workbook(path)
         copy_path = self._copies.pop(path, None)
         if copy_path is not None:
             copy_path.unlink(missing_ok=True)
 
     def _cleanup(self) -> None:
-        for path in list(self._copies):
+        for path in {*self._copies, *self._workbooks}:
             self._forget_copy(path)
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
 
+    def _workbook(self, path: Path) -> _Workbook:
+        """The file's workbook, opened once per run: its header and its rows are read from the same load."""
+        if path not in self._workbooks:
+            self._workbooks[path] = _Workbook(path, self.sheet)
+        return self._workbooks[path]
+
     def _read_header(self, path: Path) -> list[str]:
         if self.format == "xlsx":
-            with _Workbook(path, self.sheet) as rows:
-                return self._header_of(rows)
+            return self._header_of(self._workbook(path).rows())
         sniffed = self._sniff(path)
         with self._text(path, sniffed) as text:
             return self._header_of(csv.reader(text, strict=True))
@@ -845,7 +890,7 @@ class _Run:
                 self.state["last_run"]["unchanged"] += 1
                 continue
             try:
-                rows = self._csv_fast(path, name, schema) if self.format == "csv" else self._xlsx_rows(path, name)
+                rows = (self._csv_fast if self.format == "csv" else self._xlsx_rows)(path, name, schema)
                 for row in rows:
                     if isinstance(row, pa.RecordBatch):
                         if buffer:
@@ -1071,23 +1116,41 @@ class _Run:
                     continue
                 yield [*(record[i] or None for i in order), name, number]
 
-    def _xlsx_rows(self, path: Path, name: str) -> Iterator[list]:
-        with _Workbook(path, self.sheet) as rows:  # first pass: the workbook reads to its end
-            self._header_of(rows)
-            for _ in rows:
+    def _xlsx_rows(self, path: Path, name: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        """The sheet's rows below the header as batches of the schema, ``batch_size`` sheet rows at a time."""
+        book = self._workbook(path)
+        if not book.loaded:  # a streamed sheet is read to its end first: nothing of an unreadable one lands
+            for _ in book.rows():
                 pass
-        with _Workbook(path, self.sheet) as rows:
-            header = self._header_of(rows)
-            order, width = self._order(header), len(header)
-            for number, cells in enumerate(_changed_if_unreadable(rows, name), start=1):
-                values = [_cell_text(c) for c in cells]
-                if all(v is None for v in values):
-                    continue
-                if any(v is not None for v in values[width:]):
-                    self._reject(name, number, "malformed_row", f"values beyond the header's {width} columns")
-                    continue
-                values += [None] * (width - len(values))
-                yield [*(values[i] for i in order), name, number]
+        rows = book.rows()
+        header = self._header_of(rows)
+        order, width = self._order(header), len(header)
+        rows, first = _changed_if_unreadable(rows, name), 1
+        while chunk := list(itertools.islice(rows, self.source.batch_size)):
+            batch = self._sheet_batch(schema, chunk, first, order, width, name)
+            first += len(chunk)
+            if batch.num_rows:
+                yield batch
+
+    def _sheet_batch(
+        self, schema: pa.Schema, rows: list, first: int, order: list[int], width: int, name: str
+    ) -> pa.RecordBatch:
+        """Sheet rows as a batch, column by column: blank rows left out, rows with values beyond the header's
+        columns rejected (``first`` is the first row's number below the header)."""
+        count, span = len(rows), max(map(len, rows))
+        if min(map(len, rows)) != span:
+            rows = [(*row, *(None,) * (span - len(row))) for row in rows]
+        columns = [_texts(values) for values in zip(*rows, strict=True)]
+        filled = [pc.is_valid(column) for column in columns]
+        keep = functools.reduce(pc.or_, filled) if filled else pa.array(np.zeros(count, dtype=bool))
+        if span > width:
+            beyond = functools.reduce(pc.or_, filled[width:])
+            for index in np.flatnonzero(beyond.to_numpy(zero_copy_only=False)):
+                self._reject(name, first + int(index), "malformed_row", f"values beyond the header's {width} columns")
+            keep = pc.and_(keep, pc.invert(beyond))
+        arrays = [columns[i] if i < span else pa.nulls(count, pa.string()) for i in order]
+        arrays += [pa.array([name] * count, pa.string()), pa.array(np.arange(first, first + count), pa.int64())]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema).filter(keep)
 
 
 def _read_ahead(batches: Iterator[pa.RecordBatch], depth: int = 4) -> Iterator[pa.RecordBatch]:
@@ -1184,24 +1247,45 @@ def _is_temporary(path: Path) -> bool:
 
 
 class _Workbook:
-    """A workbook opened read-only: its sheet's rows as values; any failure to read is ``unreadable``."""
+    """A workbook's sheet, whose ``rows()`` (cell values) can be read more than once; any failure to open or
+    read it is ``unreadable``.
+
+    Two readers, one result. calamine (Rust) loads the sheet whole on opening, about ten times as fast as
+    openpyxl, which streams it on each read. calamine reads the sheet when its XML is at most
+    ``LOADED_SHEET_MAX_BYTES`` (memory stays bounded: about 1.5 times that) and holds no cell calamine renders
+    otherwise than openpyxl: an error cell (``#DIV/0!``, which calamine reads as empty) or an integer literal
+    past a double's precision (openpyxl keeps it exact). Otherwise openpyxl reads it. ``loaded`` says which:
+    a loaded sheet has been read to its end, so reading its rows cannot fail."""
 
     def __init__(self, path: Path, sheet: str | None):
-        self.path, self.sheet, self.book = path, sheet, None
-
-    def __enter__(self) -> Iterator[tuple]:
-        import openpyxl  # only file drops of workbooks need it
-
+        name = _loadable_sheet(path, sheet)
+        self.loaded, self._book = name is not None, None
         try:
-            self.book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-            worksheet = self.book[self.sheet] if self.sheet else self.book.worksheets[0]
+            if self.loaded:
+                from python_calamine import CalamineWorkbook
+
+                self._book = CalamineWorkbook.from_path(str(path))
+                self._sheet = self._book.get_sheet_by_name(name)
+            else:
+                import openpyxl
+
+                self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+                self._sheet = self._book[sheet] if sheet else self._book.worksheets[0]
         except Exception as error:  # whatever a broken workbook raises, it is refused
+            self.close()
             raise _FileRejectedError(
                 "unreadable", f"cannot open the workbook: {type(error).__name__}: {error}"
             ) from error
-        return self._guarded(worksheet.iter_rows(values_only=True))
 
-    def _guarded(self, rows: Iterator[tuple]) -> Iterator[tuple]:
+    def rows(self) -> Iterator:
+        """The sheet's rows from row 1, each as wide as the sheet's widest row."""
+        if not self.loaded:
+            return self._guarded(self._sheet.iter_rows(values_only=True))
+        left = [""] * (self._sheet.start[1] if self._sheet.start else 0)  # calamine pads rows from row 1, not A
+        return (left + row for row in self._sheet.iter_rows()) if left else self._sheet.iter_rows()
+
+    @staticmethod
+    def _guarded(rows: Iterator) -> Iterator:
         number = 0
         while True:
             try:
@@ -1215,6 +1299,41 @@ class _Workbook:
             number += 1
             yield row
 
-    def __exit__(self, *exc) -> None:
-        if self.book is not None:
-            self.book.close()
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+            self._book = None
+
+
+def _loadable_sheet(path: Path, sheet: str | None) -> str | None:
+    """The name of the sheet (``sheet``, or the first worksheet) if calamine may read it (see ``_Workbook``),
+    else None: then openpyxl reads it, or says why it cannot."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            name, part = _sheet_part(book, sheet)
+            info = book.getinfo(part)
+            if info.file_size > LOADED_SHEET_MAX_BYTES:
+                return None
+            with book.open(info) as xml:
+                tail = b""
+                while chunk := xml.read(CHUNK_BYTES):
+                    text = tail + chunk
+                    if b't="e"' in text or any(abs(int(n)) > 2**53 for n in _LONG_INTEGER.findall(text)):
+                        return None
+                    tail = text[-1024:]  # a cell that straddles two chunks is seen whole
+            return name
+    except Exception:  # not a workbook we can look into: openpyxl has the last word on it
+        return None
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet: str | None) -> tuple[str, str]:
+    """The sheet's name and its XML part in the package, from the workbook's sheet list and relationships."""
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    sheets = [s for s in workbook.iter(f"{{{_SPREADSHEET}}}sheet") if sheet is None or s.get("name") == sheet]
+    relationship = sheets[0].get(f"{{{_RELATIONSHIPS}}}id")
+    links = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    target = next(r.get("Target") for r in links if r.get("Id") == relationship)
+    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    if not part.startswith("xl/worksheets/"):
+        raise ValueError(f"{sheets[0].get('name')} is not a worksheet")  # a chart sheet, say
+    return sheets[0].get("name"), part

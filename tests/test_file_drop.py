@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -265,6 +266,107 @@ def test_an_unreadable_workbook_is_rejected(tmp_path):
     assert [(r.file, r.rule) for r in extraction.rejections] == [("b.xlsx", "unreadable")]
 
 
+# What a department's workbook cell may hold, as openpyxl writes it (strings starting '=' become formulas
+# without a cached value, '#N/A' and the like error cells: both kinds of dirt a workbook has).
+CELLS = st.one_of(
+    st.none(),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=6),
+    st.sampled_from(["", " 甲 ", "=A1+1", "#DIV/0!", "#N/A", "00123", "TRUE"]),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)),
+    st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2100, 12, 31)).map(lambda d: d.replace(microsecond=0)),
+    st.times().map(lambda t: t.replace(microsecond=0)),
+)
+
+
+def land_both_ways(directory: Path, table: TableSpec, monkeypatch) -> tuple[list, list]:
+    """What lands when calamine loads each sheet, and when openpyxl streams it (no sheet small enough to
+    load): the rows, then the rejections."""
+    outcomes = []
+    for limit in (file_drop.LOADED_SHEET_MAX_BYTES, 0):
+        monkeypatch.setattr(file_drop, "LOADED_SHEET_MAX_BYTES", limit)
+        landed, extraction = land(directory, table)
+        outcomes.append((landed.to_pylist(), [(r.file, r.row, r.rule) for r in extraction.rejections]))
+    monkeypatch.undo()
+    return outcomes
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=5), max_size=6),
+    title_rows=st.integers(0, 2),
+    left=st.integers(0, 2),
+    sheet=st.sampled_from([None, "评价结果"]),
+)
+def test_a_workbook_lands_the_same_whether_calamine_loads_it_or_openpyxl_streams_it(
+    tmp_path_factory, monkeypatch, rows, title_rows, left, sheet
+):
+    directory = tmp_path_factory.mktemp("workbooks")
+    book = Workbook()
+    book.active.title = "封面"
+    pages = [book.active, book.create_sheet("评价结果")] if sheet else [book.active]
+    page = pages[-1]
+    for index in range(title_rows):
+        page.cell(index + 1, left + 1, f"标题 {index + 1}")
+    header = ["序号", "纳税人识别号", "信用等级", "评价日期"]
+    for column, name in enumerate(header):
+        page.cell(title_rows + 1, left + column + 1, name)
+    for number, row in enumerate(rows):
+        for column, value in enumerate(row):
+            if value is not None:
+                page.cell(title_rows + 2 + number, left + column + 1, value)
+    path = directory / "ratings.xlsx"
+    book.save(path)
+    table = spec("*.xlsx", format="xlsx", header_row=title_rows + 1, **({"sheet": sheet} if sheet else {}))
+
+    loaded, streamed = land_both_ways(directory, table, monkeypatch)
+    assert loaded == streamed
+    cells = [v for row in rows for v in row]
+    if not any(v in ("#DIV/0!", "#N/A") or (type(v) in (int, float) and abs(v) > 2**53) for v in cells):
+        assert file_drop._loadable_sheet(path, sheet) is not None  # calamine read it: it had no reason not to
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.one_of(st.none(), st.text(max_size=3), st.just(""))),
+        st.lists(st.floats(allow_nan=False, allow_infinity=False)),
+        st.lists(st.integers(-(2**60), 2**60).map(float)),
+        st.lists(st.dates()),
+        st.lists(CELLS),
+    )
+)
+def test_a_column_of_cells_converts_in_bulk_as_cell_by_cell(values):
+    assert file_drop._texts(tuple(values)).to_pylist() == [file_drop._cell_text(value) for value in values]
+
+
+def test_an_error_cell_lands_as_its_text_and_a_long_integer_exactly(tmp_path, monkeypatch):
+    """The two cells calamine would not render as openpyxl does make openpyxl read the sheet."""
+    write_workbook(tmp_path / "a.xlsx", [[1, "91410100MA0000000X", "#DIV/0!", 2024, None]])
+    landed, _ = land(tmp_path, spec("*.xlsx", format="xlsx", header_row=3))
+    assert landed.column("信用等级").to_pylist() == ["#DIV/0!"]
+
+    path = write_workbook(tmp_path / "b.xlsx", [[2, 914101816359836889, "A", 2024, None]], title_rows=0)
+    _rewrite_part(path, "xl/worksheets/sheet1.xml", b"9.141018163598369e+17", b"914101816359836889")
+    assert file_drop._loadable_sheet(path, None) is None
+    (tmp_path / "a.xlsx").unlink()
+    landed, _ = land(tmp_path, spec("*.xlsx", format="xlsx"))
+    assert landed.column("纳税人识别号").to_pylist() == ["914101816359836889"]  # not 914101816359836928
+
+
+def _rewrite_part(path: Path, part: str, old: bytes, new: bytes) -> None:
+    """A workbook as another tool would have written it: one part of the package edited."""
+    with zipfile.ZipFile(path) as book:
+        members = {info.filename: book.read(info) for info in book.infolist()}
+    assert old in members[part]
+    members[part] = members[part].replace(old, new)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, content in members.items():
+            book.writestr(name, content)
+
+
 def test_a_missing_directory_names_the_source(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"health/vital_records.*nowhere"):
         FileDropSource("health/vital_records", tmp_path / "nowhere").extract(spec(), {})
@@ -328,8 +430,8 @@ def test_a_workbook_that_changes_while_it_is_landed_fails_the_run(tmp_path, monk
     book.save(path)
     rows = file_drop._Run._xlsx_rows
 
-    def read_then_touch(run, read_path, name):
-        yield from rows(run, read_path, name)
+    def read_then_touch(run, read_path, name, schema):
+        yield from rows(run, read_path, name, schema)
         os.utime(read_path, ns=(0, read_path.stat().st_mtime_ns + 1_000_000_000))  # saved again meanwhile
 
     monkeypatch.setattr(file_drop._Run, "_xlsx_rows", read_then_touch)
