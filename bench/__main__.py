@@ -10,12 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import city_scale, extract, extract_servers, file_drop, gate_checks, geojson, rest
+from bench import city_scale, extract, extract_servers, file_drop, gate_checks, geojson, rest, workbook
 
 BENCHMARKS = {
     "extract": extract.run,
     "extract_servers": extract_servers.run,
     "file_drop": file_drop.run,
+    "workbook": workbook.run,
     "rest": rest.run,
     "geojson": geojson.run,
     "gate_checks": gate_checks.run,
