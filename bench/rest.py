@@ -25,8 +25,7 @@ from bench.replay_server import record, replaying, walk
 OURS = ("connectors.landing", "connectors.registry", "connectors.rest")
 PANDAS = ("httpx", "httpcore", "pandas", "pyarrow.parquet")
 SERVER = ("httpx", "httpcore", "msgspec")
-PAGE = 5000
-ENDPOINT = "social_insurance/insured_persons"
+SOURCE, TABLE, ENDPOINT = "hr_social_security/social_insurance", "insured_persons", "social_insurance/insured_persons"
 
 
 def _simulate(city: Path, scale: float) -> int:
@@ -35,24 +34,32 @@ def _simulate(city: Path, scale: float) -> int:
     return simulate(city, scale=scale, seed=1).counts["hr_social_security/social_insurance/insured_persons"]
 
 
-def _ours(url: str, token: str, landing: Path) -> int:
+def page_size() -> int:
+    """The page size the registry reads the endpoint with: the benchmark measures the pipeline as configured."""
+    from connectors.registry import get_source
+
+    (table,) = (t for t in get_source(SOURCE).tables if t.name == TABLE)
+    return int(table.options["page_size"])
+
+
+def _ours(url: str, token: str, landing: Path, page_rows: int) -> int:
     from connectors.landing import LandingZone
     from connectors.registry import TableSpec
     from connectors.rest import RestSource
 
-    source = RestSource("hr_social_security/social_insurance", url, token, page_size=PAGE)
-    table = TableSpec("insured_persons", ("insured_id",), None, {}, {"endpoint": ENDPOINT})
+    source = RestSource(SOURCE, url, token, page_size=page_rows)
+    table = TableSpec(TABLE, ("insured_id",), None, {}, {"endpoint": ENDPOINT})
     return LandingZone(landing).land_table(source.name, table.name, "rest", source.extract(table, {})).rows
 
 
-def _pandas(url: str, token: str, landing: Path) -> int:
+def _pandas(url: str, token: str, landing: Path, page_rows: int) -> int:
     import httpx
     import pandas as pd
 
     records, cursor = [], None
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         while True:
-            params = {"page_size": PAGE, **({"cursor": cursor} if cursor else {})}
+            params = {"page_size": page_rows, **({"cursor": cursor} if cursor else {})}
             page = client.get(f"{url}/{ENDPOINT}", params=params).raise_for_status().json()
             records += page["data"]
             cursor = page.get("next_cursor")
@@ -64,36 +71,37 @@ def _pandas(url: str, token: str, landing: Path) -> int:
     return len(frame)
 
 
-def _server_alone(url: str, token: str, _landing: Path) -> int:
+def _server_alone(url: str, token: str, _landing: Path, page_rows: int) -> int:
     """Every page fetched and dropped: only its cursor is read."""
     # each record opens with its key (the server's column order)
-    return sum(body.count(b'{"insured_id":') for _, body in walk(url, token, ENDPOINT, PAGE))
+    return sum(body.count(b'{"insured_id":') for _, body in walk(url, token, ENDPOINT, page_rows))
 
 
 def run(rows: int, rounds: int) -> list[dict]:
     from citybase.simulator.api_server import start_api_server
 
+    page_rows = page_size()
     with tempfile.TemporaryDirectory() as directory:
         city, landing, pages = Path(directory) / "city", Path(directory) / "landing", Path(directory) / "pages"
         measure(_simulate, city, rows / 12_600_574)
         with start_api_server(city, rate_limit=10_000) as server:
             url, token = server.api_url, server.token
-            live = _rounds(url, token, landing / "live", rounds)
-            record(url, token, ENDPOINT, PAGE, pages)
+            live = _rounds(url, token, landing / "live", rounds, page_rows)
+            record(url, token, ENDPOINT, page_rows, pages)
         with replaying(pages) as replay_url:
-            replayed = _rounds(replay_url, token, landing / "replayed", rounds)
+            replayed = _rounds(replay_url, token, landing / "replayed", rounds, page_rows)
     return [
         *_rows("extract rest (insured persons)", live),
         *_rows("extract rest (insured persons), pages replayed", replayed),
     ]
 
 
-def _rounds(url: str, token: str, landing: Path, rounds: int) -> dict[str, dict]:
+def _rounds(url: str, token: str, landing: Path, rounds: int, page_rows: int) -> dict[str, dict]:
     return measure_rounds(
         {
-            "ours": Approach(_ours, lambda n: (url, token, landing / f"ours-{n}"), OURS),
-            "alternative": Approach(_pandas, lambda n: (url, token, landing / f"pandas-{n}"), PANDAS),
-            "ceiling": Approach(_server_alone, lambda n: (url, token, landing / f"none-{n}"), SERVER),
+            "ours": Approach(_ours, lambda n: (url, token, landing / f"ours-{n}", page_rows), OURS),
+            "alternative": Approach(_pandas, lambda n: (url, token, landing / f"pandas-{n}", page_rows), PANDAS),
+            "ceiling": Approach(_server_alone, lambda n: (url, token, landing / f"none-{n}", page_rows), SERVER),
         },
         rounds,
     )
