@@ -123,6 +123,7 @@ HEADER_PREFIX_BYTES = 1 << 20
 LINEAGE_FILE, LINEAGE_ROW = "_source_file", "_source_row"
 FORMATS = ("csv", "xlsx")
 LOADED_SHEET_MAX_BYTES = 256 << 20  # a worksheet's XML, uncompressed, that calamine may load whole
+SHEET_CHUNK_ROWS = 10_000  # sheet rows made Python values at a time, then columns: few at once, cheaper per row
 _LONG_INTEGER = re.compile(rb"<v>(-?[0-9]{16,})</v>")  # a cell's integer literal that a double may not hold
 _SPREADSHEET = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -1126,7 +1127,7 @@ class _Run:
         header = self._header_of(rows)
         order, width = self._order(header), len(header)
         rows, first = _changed_if_unreadable(rows, name), 1
-        while chunk := list(itertools.islice(rows, self.source.batch_size)):
+        while chunk := list(itertools.islice(rows, SHEET_CHUNK_ROWS)):
             batch = self._sheet_batch(schema, chunk, first, order, width, name)
             first += len(chunk)
             if batch.num_rows:

@@ -283,10 +283,11 @@ CELLS = st.one_of(
 
 def land_both_ways(directory: Path, table: TableSpec, monkeypatch) -> tuple[list, list]:
     """What lands when calamine loads each sheet, and when openpyxl streams it (no sheet small enough to
-    load): the rows, then the rejections."""
+    load) two rows at a time: the rows, then the rejections."""
     outcomes = []
-    for limit in (file_drop.LOADED_SHEET_MAX_BYTES, 0):
+    for limit, chunk in ((file_drop.LOADED_SHEET_MAX_BYTES, file_drop.SHEET_CHUNK_ROWS), (0, 2)):
         monkeypatch.setattr(file_drop, "LOADED_SHEET_MAX_BYTES", limit)
+        monkeypatch.setattr(file_drop, "SHEET_CHUNK_ROWS", chunk)
         landed, extraction = land(directory, table)
         outcomes.append((landed.to_pylist(), [(r.file, r.row, r.rule) for r in extraction.rejections]))
     monkeypatch.undo()
