@@ -357,6 +357,67 @@ def test_an_error_cell_lands_as_its_text_and_a_long_integer_exactly(tmp_path, mo
     assert landed.column("纳税人识别号").to_pylist() == ["914101816359836889"]  # not 914101816359836928
 
 
+EXCEL_SHAPED = {  # a workbook as Excel saves it, not as openpyxl does: what a department's export holds
+    "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
+    '"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName='
+    '"/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+    'worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.sharedStrings+xml"/><Override PartName="/xl/styles.xml" ContentType='
+    '"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>',
+    "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r='
+    '"http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+    '<sheet name="评价结果" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.'
+    'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+    '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
+    'Target="styles.xml"/></Relationships>',
+    # cell styles: 1 a built-in date, 2 a Chinese date format (yyyy年m月d日), 3 text
+    "xl/styles.xml": '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts '
+    'count="1"><numFmt numFmtId="176" formatCode="yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/></numFmts>'
+    '<fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/>'
+    '</fill></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" '
+    'fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="4"><xf numFmtId="0" xfId="0"/><xf numFmtId="14" '
+    'xfId="0" applyNumberFormat="1"/><xf numFmtId="176" xfId="0" applyNumberFormat="1"/><xf numFmtId="49" '
+    'xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" '
+    'builtinId="0"/></cellStyles></styleSheet>',
+    # shared strings: plain, rich text in two runs, a name with its pinyin as a phonetic run, kept spaces
+    "xl/sharedStrings.xml": '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>序号'
+    "</t></si><si><t>纳税人名称</t></si><si><r><t>郑州</t></r><r><rPr><b/></rPr><t>东利商贸</t></r></si><si><t>张三"
+    '</t><rPh sb="0" eb="1"><t>zhang</t></rPh><phoneticPr fontId="0"/></si><si><t xml:space="preserve">  乙  </t>'
+    "</si><si><t>评价日期</t></si></sst>",
+    "xl/worksheets/sheet1.xml": '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<dimension ref="A1:C5"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+    '<c r="C1" t="s"><v>5</v></c></row><row r="2"><c r="A2"><v>1</v></c><c r="B2" t="s"><v>2</v></c>'
+    '<c r="C2" s="1"><v>45758</v></c></row><row r="3"><c r="A3"><v>2</v></c><c r="B3" t="s"><v>3</v></c>'
+    '<c r="C3" s="2"><v>45759.25</v></c></row><row r="4"><c r="A4" s="3" t="s"><v>4</v></c><c r="B4" t="str">'
+    '<f>A1&amp;"x"</f><v>序号x</v></c><c r="C4" t="b"><v>1</v></c></row><row r="5"><c r="A5"><v>3.5</v></c>'
+    '<c r="B5" t="inlineStr"><is><t>丙</t></is></c><c r="C5" s="2"><v>1</v></c></row></sheetData></worksheet>',
+}
+
+
+def test_a_workbook_as_excel_saves_it_lands_the_same_both_ways(tmp_path, monkeypatch):
+    with zipfile.ZipFile(tmp_path / "ratings.xlsx", "w", zipfile.ZIP_DEFLATED) as book:
+        for part, xml in EXCEL_SHAPED.items():
+            book.writestr(part, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + xml)
+    assert file_drop._loadable_sheet(tmp_path / "ratings.xlsx", None) == "评价结果"  # calamine reads it
+    table = TableSpec("ratings", ("序号",), None, {}, {"pattern": "*.xlsx", "format": "xlsx"})
+    (loaded, rejections), streamed = land_both_ways(tmp_path, table, monkeypatch)
+    assert (loaded, rejections) == streamed
+    assert [[row[c] for c in ("序号", "纳税人名称", "评价日期")] for row in loaded] == [
+        ["1", "郑州东利商贸", "2025-04-11"],  # rich text runs joined; a date-styled serial as its date
+        ["2", "张三", "2025-04-12 06:00:00"],  # the pinyin is not part of the name
+        ["  乙  ", "序号x", "TRUE"],  # spaces kept; a formula's cached result; a boolean
+        ["3.5", "丙", "1900-01-01"],
+    ]
+
+
 def _rewrite_part(path: Path, part: str, old: bytes, new: bytes) -> None:
     """A workbook as another tool would have written it: one part of the package edited."""
     with zipfile.ZipFile(path) as book:
